@@ -1,0 +1,288 @@
+//! Line-level cleaning of scraped page text: comment forms, share/print
+//! widgets, spam lines, stray fragments and paragraphs repeated within the
+//! article. Every removed line is counted by reason.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+/// Why a line was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalReason {
+    /// Comment forms and everything after a comment-section marker.
+    Comment,
+    /// Share, print, font-size, follow, subscribe, copyright widgets.
+    Widget,
+    /// Advertising spam (pharmacy links and the like).
+    Spam,
+    /// A paragraph that already occurred earlier in the same article.
+    Repeated,
+    /// A line repeated across many articles of the same outlet.
+    Furniture,
+    /// A line with no words: numbers, rules, lone symbols, bare links.
+    Fragment,
+    /// Title, date and byline lines moved into metadata.
+    Byline,
+}
+
+/// Per-article counts of removed lines by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    pub comment: u32,
+    pub widget: u32,
+    pub spam: u32,
+    pub repeated: u32,
+    pub furniture: u32,
+    pub fragment: u32,
+    pub byline: u32,
+}
+
+impl Removed {
+    pub fn add(&mut self, reason: RemovalReason) {
+        let slot = match reason {
+            RemovalReason::Comment => &mut self.comment,
+            RemovalReason::Widget => &mut self.widget,
+            RemovalReason::Spam => &mut self.spam,
+            RemovalReason::Repeated => &mut self.repeated,
+            RemovalReason::Furniture => &mut self.furniture,
+            RemovalReason::Fragment => &mut self.fragment,
+            RemovalReason::Byline => &mut self.byline,
+        };
+        *slot += 1;
+    }
+
+    pub fn total(&self) -> u32 {
+        self.comment + self.widget + self.spam + self.repeated + self.furniture + self.fragment + self.byline
+    }
+}
+
+/// The kept lines (one paragraph each) and what was removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CleanedLines {
+    pub lines: Vec<String>,
+    pub removed: Removed,
+}
+
+/// Lines that open a comment section: everything from here on is comments.
+static COMMENT_SECTION: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"(?i)^leave a (reply|comment)\b",
+        r"(?i)^post a comment$",
+        r"(?i)^no comments[.:]?$",
+        r"(?i)^add your comments?\b",
+        r"(?i)^(\d+ )?comments?( \(\d+\))?:?$",
+        r"(?i)^(join|start) the (conversation|discussion)\b",
+        r"(?i)^comments are closed",
+    ])
+    .expect("static regex")
+});
+
+static COMMENT_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"(?i)^fill in your details below",
+        r"(?i)^you are commenting using your\b",
+        r"(?i)^connecting to %s$",
+        r"(?i)^(twitter|facebook|google|wordpress\.com) (picture|photo|account)$",
+        r"(?i)^go to forum\b",
+        r"(?i)^\d+ comment\(s\)$",
+        r"(?i)^user name required$",
+        r"(?i)^your comment$",
+        r"(?i)^enter the words you see",
+        r"(?i)comments may be removed by the moderator",
+        r"(?i)^notify me of (new|follow-up) (comments|posts)",
+        r"(?i)^you must be logged in to post a comment",
+        r"(?i)^log out ?/? ?change ?\)?$",
+        r"(?i)^change \)$",
+    ])
+    .expect("static regex")
+});
+
+static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"(?i)^(print|e-?mail|share|tweet|pin|pinterest|google\+?|twitter|facebook|linkedin|reddit|whatsapp|more|close|copy|copy link( copy)?|print e-?mail|bookmark and share|related( articles| stories)?:?|advertisement|adjust font size:?|font size:?|text size:?|read more|continue reading|loading\.\.\.|skip to (main )?content|next|previous|home|menu|search)$",
+        r"(?i)^(share|like) this:",
+        r"(?i)^click (here|on the button) ",
+        r"(?i)^follow (us|the \w+|@\w+|[\w.]+:)",
+        r"(?i)^follow the \w+$",
+        r"(?i)^stay up to date\b",
+        r"(?i)^join the .{0,40}facebook page$",
+        r"(?i)\bsign up for (one of )?our .{0,30}newsletters?\b",
+        r"(?i)^(email )?newsletters?\b",
+        r"(?i)^subscribe\b",
+        r"(?i)^already (have an account|a subscriber)",
+        r"(?i)^please enable javascript",
+        r"(?i)^hide transcript",
+        r"(?i)^watch (this story|video|the video)$",
+        r"(?i)^image \d+ of \d+$",
+        r"(?i)^\(?(©|copyright|\(c\))\s*(\d{4})?",
+        r"(?i)all rights reserved\.?\)?$",
+        r"(?i)this material may not be published, broadcast, rewritten",
+        r"^(#[\w-]+\s*){2,}$",
+        r"(?i)^send your stories",
+        r"(?i)^get more from\b",
+        r"(?i)^(email notifications are|there was a problem saving your notification|your notification has been saved|just one more thing|we have sent (you )?a (verification|confirmation)|thank you for registering|by submitting your registration|welcome back\. please sign in|why are we asking this|you are the owner of this article|if you do not receive the verification|we look forward to seeing you on|you must enter the characters|sign in using you)",
+        r"(?i)^(▼|▲|►|◄|»|«|•|\||>>)+$",
+        r"(?i)^for more .{0,40}, (listen|follow|visit|click)",
+    ])
+    .expect("static regex")
+});
+
+/// Contact lines: only e-mail addresses, @handles, pipes and a few words.
+static CONTACT_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^[\w .:|,-]{0,40}[\w.+-]+@[\w.-]+[\w .:|@,-]{0,60}$").expect("static regex"));
+
+static SPAM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(buy|cheap|order|discount)\s+\w+\s+online\b|\bno prescription\b|\bwithout (a )?prescription\b|\bpharmacy\b|\bviagra\b|\bcialis\b|\bcasino\b|\bpayday loans?\b|\breplica watches\b|\bessay writing service\b")
+        .expect("static regex")
+});
+
+static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(https?://|www\.)\S+").expect("static regex"));
+
+/// Widget phrases that share a line with real text ("0 Comment(s)Print E-mail
+/// Xinhua, December 02, 2021"): cut out, the rest kept.
+static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\d+ Comment\(s\)|Print E-?mail|Bookmark and Share|Adjust font size:?|\bEnditem\b|Go to Forum >>")
+        .expect("static regex")
+});
+
+/// Normalises raw text: line endings, zero-width characters, odd spaces.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' => {}
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
+            '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\t' | '\u{2002}'..='\u{200A}' | '\u{3000}' => out.push(' '),
+            '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
+            c if c.is_control() && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn collapse_spaces(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Key under which two paragraphs count as the same: lowercase words only.
+pub(crate) fn paragraph_key(line: &str) -> String {
+    let mut key = String::with_capacity(line.len());
+    for w in line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    key
+}
+
+fn word_count(line: &str) -> usize {
+    line.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count()
+}
+
+/// Classifies one (already inline-stripped) line; `None` keeps it.
+fn classify(line: &str) -> Option<RemovalReason> {
+    if COMMENT_LINE.is_match(line) {
+        return Some(RemovalReason::Comment);
+    }
+    if URL.is_match(line) && SPAM_WORDS.is_match(line) {
+        return Some(RemovalReason::Spam);
+    }
+    if WIDGET_LINE.is_match(line) || (word_count(line) <= 8 && CONTACT_LINE.is_match(line)) {
+        return Some(RemovalReason::Widget);
+    }
+    let without_urls = URL.replace_all(line, "");
+    if word_count(&without_urls) == 0 && crate::date::find_date(line).is_none() {
+        return Some(RemovalReason::Fragment);
+    }
+    None
+}
+
+/// Splits text into lines and removes the noise line by line. Pure and local
+/// to one article; furniture (across articles) is handled elsewhere.
+pub fn clean_lines(text: &str) -> CleanedLines {
+    let text = normalise(text);
+    let raw: Vec<String> = text.lines().map(collapse_spaces).filter(|l| !l.is_empty()).collect();
+    let mut removed = Removed::default();
+    // A comment section in the second half of the page ends the article.
+    let cut = raw
+        .iter()
+        .enumerate()
+        .skip(raw.len() / 2)
+        .find(|(_, l)| COMMENT_SECTION.is_match(l))
+        .map_or(raw.len(), |(i, _)| i);
+    for _ in cut..raw.len() {
+        removed.add(RemovalReason::Comment);
+    }
+    let mut seen = HashSet::new();
+    let mut lines = Vec::with_capacity(cut);
+    for line in &raw[..cut] {
+        let stripped = if INLINE_WIDGET.is_match(line) {
+            collapse_spaces(&INLINE_WIDGET.replace_all(line, " "))
+        } else {
+            line.clone()
+        };
+        if stripped.is_empty() {
+            removed.add(RemovalReason::Widget);
+            continue;
+        }
+        if COMMENT_SECTION.is_match(&stripped) {
+            removed.add(RemovalReason::Comment);
+            continue;
+        }
+        if let Some(reason) = classify(&stripped) {
+            removed.add(reason);
+            continue;
+        }
+        if !seen.insert(paragraph_key(&stripped)) {
+            removed.add(RemovalReason::Repeated);
+            continue;
+        }
+        lines.push(stripped);
+    }
+    CleanedLines { lines, removed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_comment_form_and_counts_it() {
+        let t = "Body line one is here.\nBody line two is here.\nBody line three.\nLeave a Reply\nYou are commenting using your Twitter account. Log Out / Change )\nConnecting to %s";
+        let c = clean_lines(t);
+        assert_eq!(c.lines.len(), 3);
+        assert_eq!(c.removed.comment, 3);
+    }
+
+    #[test]
+    fn removes_spam_with_link_but_keeps_plain_mentions() {
+        let c = clean_lines("A real sentence about Iraq.\nbuy cipro online https://x.example/cipro.html no prescription pharmacy\nThe pharmacy on Main Street was robbed.");
+        assert_eq!(c.lines, vec!["A real sentence about Iraq.", "The pharmacy on Main Street was robbed."]);
+        assert_eq!(c.removed.spam, 1);
+    }
+
+    #[test]
+    fn strips_inline_widgets_keeping_the_rest() {
+        let c = clean_lines("0 Comment(s)Print E-mail Xinhua, December 02, 2021\nAdjust font size:");
+        assert_eq!(c.lines, vec!["Xinhua, December 02, 2021"]);
+        assert_eq!(c.removed.widget, 1);
+    }
+
+    #[test]
+    fn drops_repeated_paragraphs() {
+        let c = clean_lines("Same para here.\n\nOther para.\n\nSame  para here.\n\nsame para HERE");
+        assert_eq!(c.lines, vec!["Same para here.", "Other para."]);
+        assert_eq!(c.removed.repeated, 2);
+    }
+
+    #[test]
+    fn zero_width_and_fragments() {
+        let c = clean_lines("Hel\u{200B}lo world.\n351\n___\nhttps://example.com/x");
+        assert_eq!(c.lines, vec!["Hello world."]);
+        assert_eq!(c.removed.fragment, 3);
+    }
+}

@@ -1,0 +1,165 @@
+//! The per-article stages around site-furniture removal: `Staged::new`
+//! (local cleaning and metadata), `remove_furniture` (across articles of one
+//! outlet) and `Staged::finish` (text, sentences, language).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::clean::{clean_lines, paragraph_key, RemovalReason, Removed};
+use crate::date::{implausible, parse_date_text, DateSource};
+use crate::meta::{extract, outlet_from_url, Metadata};
+use crate::read::{InputFormat, RawDoc};
+use crate::{sentences::split_sentences, Article, Origin, Reject, Warning};
+
+/// An article between local cleaning and furniture removal.
+pub(crate) struct Staged {
+    origin: Origin,
+    format: InputFormat,
+    id: String,
+    url: Option<String>,
+    meta: Metadata,
+    lines: Vec<String>,
+    removed: Removed,
+    warnings: Vec<String>,
+    raw_bytes: usize,
+}
+
+impl Staged {
+    pub(crate) fn new(doc: RawDoc) -> Result<Self, Reject> {
+        let reject = |reason: &str| Reject { origin: doc.origin.clone(), id: Some(doc.id.clone()), reason: reason.to_string() };
+        if doc.text.trim().is_empty() {
+            return Err(reject("empty article: no text"));
+        }
+        let mut warnings = Vec::new();
+        let field_date = match doc.date.as_deref() {
+            None => None,
+            Some(s) => match parse_date_text(s) {
+                None => {
+                    warnings.push(format!("unreadable date field {s:?}; looking for a date in the text"));
+                    None
+                }
+                Some(d) => match implausible(d) {
+                    Some(why) => {
+                        warnings.push(format!("{why} in the date field ({s}); looking for a date in the text"));
+                        None
+                    }
+                    None => Some(d),
+                },
+            },
+        };
+        let cleaned = clean_lines(&doc.text);
+        let mut lines = cleaned.lines;
+        let mut removed = cleaned.removed;
+        let url_outlet = doc.source.clone().or_else(|| doc.url.as_deref().and_then(outlet_from_url));
+        let title = doc.title.as_deref().map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "));
+        let meta = extract(title.as_deref(), field_date, url_outlet, &mut lines, &mut removed);
+        if lines.is_empty() {
+            return Err(reject("empty article: nothing left after removing page noise"));
+        }
+        Ok(Self {
+            origin: doc.origin,
+            format: doc.format,
+            id: doc.id,
+            url: doc.url,
+            meta,
+            lines,
+            removed,
+            warnings,
+            raw_bytes: doc.text.len(),
+        })
+    }
+
+    pub(crate) fn finish(self) -> Result<(Article, Vec<Warning>), Reject> {
+        let text = self.lines.join("\n");
+        let sentences = split_sentences(&text);
+        let language = detect_language(&text);
+        let mut warnings: Vec<Warning> = self
+            .warnings
+            .into_iter()
+            .map(|message| Warning { origin: self.origin.clone(), id: self.id.clone(), message })
+            .collect();
+        if self.meta.date.is_none() {
+            warnings.push(Warning { origin: self.origin.clone(), id: self.id.clone(), message: "no publication date found".into() });
+        }
+        let date_source: Option<DateSource> = self.meta.date_source;
+        Ok((
+            Article {
+                id: self.id,
+                origin: self.origin,
+                format: self.format,
+                url: self.url,
+                title: self.meta.title,
+                date: self.meta.date,
+                date_source,
+                outlet: self.meta.outlet,
+                place: self.meta.place,
+                language,
+                text,
+                sentences,
+                duplicate_of: None,
+                removed: self.removed,
+                raw_bytes: self.raw_bytes,
+            },
+            warnings,
+        ))
+    }
+}
+
+fn detect_language(text: &str) -> Option<String> {
+    // whatlang is linear; a few kilobytes decide the language.
+    let mut end = text.len().min(4000);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let info = whatlang::detect(&text[..end])?;
+    (info.is_reliable() || info.confidence() > 0.5).then(|| info.lang().code().to_string())
+}
+
+/// Removes lines that occur in at least `min_articles` distinct articles of
+/// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines).
+/// Articles are de-duplicated by content first, so copies of one page do not
+/// vote for their own lines; an article is never emptied by this step.
+pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
+    if min_articles < 2 {
+        return;
+    }
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in staged.iter().enumerate() {
+        if let Some(o) = s.meta.outlet.as_deref() {
+            groups.entry(o).or_default().push(i);
+        }
+    }
+    let mut furniture: HashMap<String, HashSet<String>> = HashMap::new();
+    for (outlet, members) in &groups {
+        if members.len() < min_articles {
+            continue;
+        }
+        let mut seen_docs = HashSet::new();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for &i in members {
+            let keys: Vec<String> = staged[i].lines.iter().map(|l| paragraph_key(l)).collect();
+            if !seen_docs.insert(keys.join("\n")) {
+                continue;
+            }
+            for k in keys.into_iter().collect::<HashSet<_>>() {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        let lines: HashSet<String> = counts.into_iter().filter(|(k, n)| *n >= min_articles && !k.is_empty()).map(|(k, _)| k).collect();
+        if !lines.is_empty() {
+            furniture.insert(outlet.to_string(), lines);
+        }
+    }
+    for s in staged.iter_mut() {
+        let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
+        let keep: Vec<bool> = s.lines.iter().map(|l| !lines.contains(&paragraph_key(l))).collect();
+        if !keep.iter().any(|k| *k) {
+            continue;
+        }
+        let mut it = keep.iter();
+        let before = s.lines.len();
+        s.lines.retain(|_| *it.next().unwrap_or(&true));
+        for _ in s.lines.len()..before {
+            s.removed.add(RemovalReason::Furniture);
+        }
+    }
+}

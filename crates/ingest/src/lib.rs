@@ -1,0 +1,222 @@
+//! Ingestion: reads folders of scraped news articles (`.txt`, JSON Lines, CSV,
+//! `.html`), removes page noise, extracts title, date, outlet and dateline
+//! place, splits sentences, detects language and marks near-duplicates.
+//!
+//! Ingestion never fails on text: every readable document becomes either an
+//! [`Article`] (possibly with warnings) or a [`Reject`] naming the file, the
+//! line or record, and the reason. Nothing here panics on input.
+
+mod clean;
+mod date;
+mod dedup;
+mod furniture;
+mod meta;
+mod read;
+mod sentences;
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use clean::{clean_lines, CleanedLines, RemovalReason, Removed};
+pub use date::{parse_date_text, DateSource};
+pub use dedup::{simhash, NearDuplicates};
+pub use meta::Metadata;
+pub use read::{discover, read_file, InputFormat, RawDoc};
+pub use sentences::split_sentences;
+
+/// Where a document came from: the file and, for JSONL/CSV, the 1-based line
+/// or record number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub record: Option<u64>,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.record {
+            Some(r) => write!(f, "{}:{r}", self.file.display()),
+            None => write!(f, "{}", self.file.display()),
+        }
+    }
+}
+
+/// An input item that could not become an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reject {
+    pub origin: Origin,
+    /// Input id when one was known.
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.origin, self.reason)
+    }
+}
+
+/// A non-fatal problem with an article that was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub origin: Origin,
+    pub id: String,
+    pub message: String,
+}
+
+/// One cleaned article with its metadata and sentences.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Article {
+    /// Input id (JSONL/CSV `id`) or a stable id derived from the content.
+    pub id: String,
+    pub origin: Origin,
+    pub format: InputFormat,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    /// Publication date, `None` when neither a field nor the text gives one.
+    pub date: Option<chrono::NaiveDate>,
+    pub date_source: Option<DateSource>,
+    pub outlet: Option<String>,
+    /// Dateline place ("Baghdad").
+    pub place: Option<String>,
+    /// ISO 639-3 code from whatlang, `None` when detection is unreliable.
+    pub language: Option<String>,
+    /// Clean body text, paragraphs separated by blank lines.
+    pub text: String,
+    pub sentences: Vec<String>,
+    /// Id of an earlier article (input order) this one nearly duplicates.
+    pub duplicate_of: Option<String>,
+    pub removed: Removed,
+    /// Size of the raw input text in bytes.
+    pub raw_bytes: usize,
+}
+
+/// What one ingestion run produced.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub articles: Vec<Article>,
+    pub rejects: Vec<Reject>,
+    pub warnings: Vec<Warning>,
+    /// Input files read, in the order used.
+    pub files: Vec<PathBuf>,
+    /// Bytes of input read.
+    pub bytes: u64,
+}
+
+/// Settings for ingestion.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// A normalised line found in at least this many distinct articles of one
+    /// outlet is site furniture.
+    pub furniture_min_articles: usize,
+    /// Maximum Hamming distance between SimHashes of near-duplicates.
+    pub duplicate_max_distance: u32,
+    /// Articles shorter than this many words are never marked as duplicates.
+    pub duplicate_min_words: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self { furniture_min_articles: 3, duplicate_max_distance: 3, duplicate_min_words: 20 }
+    }
+}
+
+/// Reads every supported file under `paths` (files or folders) and ingests it.
+/// Per-item problems end up in `rejects`/`warnings`; this function itself only
+/// reports nothing fatal, because there is nothing fatal on input.
+pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Ingested {
+    ingest_paths_with_progress(paths, opts, &|_| {})
+}
+
+/// As [`ingest_paths`], calling `progress(n)` after each file with the number of
+/// documents it yielded, so a front end can draw a bar.
+pub fn ingest_paths_with_progress(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Ingested {
+    let mut rejects = Vec::new();
+    let files = discover(paths, &mut rejects);
+    let read: Vec<(Vec<RawDoc>, Vec<Reject>, u64)> = files
+        .par_iter()
+        .map(|f| {
+            let r = read_file(f);
+            progress(r.0.len());
+            r
+        })
+        .collect();
+    let mut docs = Vec::new();
+    let mut bytes = 0;
+    for (d, r, b) in read {
+        docs.extend(d);
+        rejects.extend(r);
+        bytes += b;
+    }
+    let mut out = ingest_docs(docs, opts);
+    rejects.append(&mut out.rejects);
+    out.rejects = rejects;
+    out.files = files;
+    out.bytes = bytes;
+    out
+}
+
+/// Ingests documents already read into memory (in the order given).
+pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
+    // 1. Local cleaning and metadata, in parallel, order kept.
+    let staged: Vec<Result<furniture::Staged, Reject>> =
+        docs.into_par_iter().map(furniture::Staged::new).collect();
+    let mut rejects = Vec::new();
+    let mut staged_ok = Vec::with_capacity(staged.len());
+    for s in staged {
+        match s {
+            Ok(s) => staged_ok.push(s),
+            Err(r) => rejects.push(r),
+        }
+    }
+    // 2. Site furniture: lines repeated across many articles of one outlet.
+    furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles);
+    // 3. Final text, sentences, language.
+    let finished: Vec<Result<(Article, Vec<Warning>), Reject>> =
+        staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
+    let mut articles = Vec::with_capacity(finished.len());
+    let mut warnings = Vec::new();
+    for f in finished {
+        match f {
+            Ok((a, w)) => {
+                articles.push(a);
+                warnings.extend(w);
+            }
+            Err(r) => rejects.push(r),
+        }
+    }
+    // 4. Duplicate ids: keep the first, reject the rest.
+    let mut seen = std::collections::HashSet::new();
+    articles.retain(|a| {
+        if seen.insert(a.id.clone()) {
+            true
+        } else {
+            rejects.push(Reject {
+                origin: a.origin.clone(),
+                id: Some(a.id.clone()),
+                reason: format!("duplicate id {:?}: an earlier record has the same id", a.id),
+            });
+            false
+        }
+    });
+    // 5. Near-duplicates.
+    let dups = NearDuplicates::find(&articles, opts.duplicate_max_distance, opts.duplicate_min_words);
+    for (a, d) in articles.iter_mut().zip(dups.duplicate_of) {
+        a.duplicate_of = d;
+    }
+    for r in &rejects {
+        tracing::warn!(origin = %r.origin, "skipped: {}", r.reason);
+    }
+    Ingested { articles, rejects, warnings, files: Vec::new(), bytes: 0 }
+}
+
+/// Stable id for a document without one: a hash of its text.
+pub fn content_id(text: &str) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+}

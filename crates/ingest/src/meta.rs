@@ -1,0 +1,330 @@
+//! Metadata from the top of an article: title, date (with its source),
+//! outlet and dateline place; and the main text of HTML pages.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::clean::{RemovalReason, Removed};
+use crate::date::{find_date, month_day_with_year, year_hint, DateSource};
+
+/// What the top of an article told us.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    pub title: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub date_source: Option<DateSource>,
+    pub outlet: Option<String>,
+    pub place: Option<String>,
+}
+
+/// "BAGHDAD, Dec. 1 (Xinhua) --", "Baghdad, 29 December 2021 (TDI):",
+/// "ELGIN, Ill. (AP) —": place, optional date, agency in parentheses.
+static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<place>[A-Z][A-Za-z'.-]+(?: [A-Z][A-Za-z'.-]+){0,3})(?:, (?P<region>[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?))?(?:,? (?P<date>[^()]{3,30}?))? ?\((?P<outlet>[A-Za-z][\w .&'-]{0,30})\) ?(?:--|—|–|-|:)",
+    )
+    .expect("static regex")
+});
+
+/// "BAGHDAD --", "WASHINGTON (AP) --" handled above; "Baghdad / Obelisk:".
+static PLACE_SLASH_OUTLET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<place>[A-Z][A-Za-z'-]+(?: [A-Z][A-Za-z'-]+){0,2}) ?/ ?(?P<outlet>[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,3}) ?:")
+        .expect("static regex")
+});
+
+/// All-caps place dateline without agency: "HOUSTON —".
+static CAPS_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<place>[A-Z][A-Z'.-]+(?: [A-Z][A-Z'.-]+){0,3})(?:, (?P<region>[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?))? ?(?:--|—|–) ")
+        .expect("static regex")
+});
+
+/// A short byline line: "Mawazine News – Baghdad".
+static OUTLET_DASH_PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<outlet>[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,4}) [–—-] (?P<place>[A-Z][A-Za-z'-]+(?: [A-Z][A-Za-z'-]+){0,2})$")
+        .expect("static regex")
+});
+
+/// An author line with the place in parentheses: "Hoda Jassim (Baghdad)".
+static AUTHOR_PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:By )?[A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3} \((?P<place>[A-Z][A-Za-z'-]+(?: [A-Z][A-Za-z'-]+){0,2})\)$")
+        .expect("static regex")
+});
+
+/// A header byline "Xinhua, December 02, 2021": outlet then date.
+static OUTLET_COMMA_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?P<outlet>[A-Z][\w.'&-]*(?: [A-Z][\w.'&-]*){0,3}), ").expect("static regex"));
+
+fn word_count(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// "BAGHDAD" -> "Baghdad"; mixed case is left alone.
+fn tidy_place(s: &str) -> String {
+    let s = s.trim().trim_end_matches([',', '.', ':']);
+    if s.chars().any(char::is_lowercase) {
+        return s.to_string();
+    }
+    s.split(' ')
+        .map(|w| {
+            let mut out = String::new();
+            let mut first = true;
+            for c in w.chars() {
+                if first && c.is_alphabetic() {
+                    out.extend(c.to_uppercase());
+                    first = false;
+                } else if c == '-' || c == '\'' {
+                    out.push(c);
+                    first = c == '-';
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn plausible(date: NaiveDate) -> bool {
+    crate::date::implausible(date).is_none()
+}
+
+/// A line that is only a date (and maybe a time): "2021/07/31 12:45".
+fn date_only_line(line: &str) -> Option<NaiveDate> {
+    let f = find_date(line)?;
+    let rest = format!("{}{}", &line[..f.start], &line[f.end..]);
+    let rest_words = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| {
+            !matches!(
+                w.to_ascii_lowercase().as_str(),
+                "am" | "pm" | "posted" | "published" | "updated" | "on" | "at" | "gmt" | "utc" | "edt" | "est" | "cdt" | "cst" | "pdt" | "pst"
+                    | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday" | "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun"
+            )
+        })
+        .count();
+    (rest_words == 0).then_some(f.date)
+}
+
+/// Does this line look like a headline rather than body text or a byline?
+fn title_like(line: &str) -> bool {
+    let n = word_count(line);
+    (2..=30).contains(&n) && !line.ends_with(['.', ',', ';', ':']) || (2..=20).contains(&n) && line.ends_with(['?', '!'])
+}
+
+/// Extracts metadata from the cleaned lines and removes the header lines it
+/// consumed (title, date and byline lines), counting them as `byline`.
+pub(crate) fn extract(
+    field_title: Option<&str>,
+    field_date: Option<NaiveDate>,
+    url_outlet: Option<String>,
+    lines: &mut Vec<String>,
+    removed: &mut Removed,
+) -> Metadata {
+    let mut m = Metadata { title: field_title.map(str::to_string), outlet: url_outlet, ..Default::default() };
+    if let Some(d) = field_date {
+        m.date = Some(d);
+        m.date_source = Some(DateSource::Field);
+    }
+    let full_text_year = lines.iter().take(40).map(String::as_str).collect::<Vec<_>>().join("\n");
+    let mut header_outlet: Option<String> = None;
+
+    // Header: short lines above the body (title, date, bylines), at most 5.
+    let mut i = 0;
+    let mut consumed = Vec::new();
+    while i < lines.len().min(6) {
+        let line = lines[i].as_str();
+        if let Some(d) = date_only_line(line) {
+            if m.date.is_none() && plausible(d) {
+                m.date = Some(d);
+                m.date_source = Some(DateSource::Header);
+            }
+            consumed.push(i);
+        } else if let Some(c) = OUTLET_DASH_PLACE.captures(line).filter(|_| word_count(line) <= 6) {
+            header_outlet.get_or_insert_with(|| c["outlet"].to_string());
+            m.place.get_or_insert_with(|| tidy_place(&c["place"]));
+            consumed.push(i);
+        } else if let Some(c) = AUTHOR_PLACE.captures(line).filter(|_| word_count(line) <= 6) {
+            m.place.get_or_insert_with(|| tidy_place(&c["place"]));
+            consumed.push(i);
+        } else if let (Some(c), Some(f)) = (OUTLET_COMMA_DATE.captures(line), find_date(line)) {
+            // "Xinhua, December 02, 2021": the date directly follows the outlet.
+            if word_count(line) <= 8 && f.start == c.get(0).map_or(0, |g| g.end()) {
+                header_outlet.get_or_insert_with(|| c["outlet"].to_string());
+                if m.date.is_none() && plausible(f.date) {
+                    m.date = Some(f.date);
+                    m.date_source = Some(DateSource::Header);
+                }
+                consumed.push(i);
+            } else if m.title.is_none() && i == 0 && title_like(line) {
+                m.title = Some(line.to_string());
+                consumed.push(i);
+            } else {
+                break;
+            }
+        } else if m.title.is_none() && consumed.is_empty() && i == 0 && title_like(line) && !dateline_start(line) {
+            m.title = Some(line.to_string());
+            consumed.push(i);
+        } else if word_count(line) > 12 || i > 0 && consumed.len() < i {
+            break;
+        }
+        i += 1;
+    }
+    for &i in consumed.iter().rev() {
+        lines.remove(i);
+        removed.add(RemovalReason::Byline);
+    }
+    if let Some(t) = &m.title {
+        // The title repeated as the first body line.
+        let key = crate::clean::paragraph_key(t);
+        if lines.first().is_some_and(|l| crate::clean::paragraph_key(l) == key) {
+            lines.remove(0);
+            removed.add(RemovalReason::Repeated);
+        }
+    }
+
+    // Dateline: at the start of one of the first body paragraphs.
+    for line in lines.iter().take(3) {
+        if let Some(c) = DATELINE.captures(line) {
+            m.place.get_or_insert_with(|| tidy_place(&c["place"]));
+            header_outlet.get_or_insert_with(|| c["outlet"].trim().to_string());
+            if m.date.is_none() {
+                if let Some(ds) = c.name("date") {
+                    let d = find_date(ds.as_str()).map(|f| f.date).or_else(|| {
+                        year_hint(&full_text_year).and_then(|y| month_day_with_year(ds.as_str(), y))
+                    });
+                    if let Some(d) = d.filter(|d| plausible(*d)) {
+                        m.date = Some(d);
+                        m.date_source = Some(DateSource::Dateline);
+                    }
+                }
+            }
+            break;
+        }
+        if let Some(c) = PLACE_SLASH_OUTLET.captures(line) {
+            m.place.get_or_insert_with(|| tidy_place(&c["place"]));
+            header_outlet.get_or_insert_with(|| c["outlet"].to_string());
+            break;
+        }
+        if let Some(c) = CAPS_DATELINE.captures(line) {
+            if c["place"].len() >= 3 {
+                m.place.get_or_insert_with(|| tidy_place(&c["place"]));
+                break;
+            }
+        }
+    }
+
+    // Body: a full date in the lead (first two paragraphs).
+    if m.date.is_none() {
+        for line in lines.iter().take(2) {
+            if let Some(f) = find_date(line).filter(|f| plausible(f.date)) {
+                m.date = Some(f.date);
+                m.date_source = Some(DateSource::Body);
+                break;
+            }
+        }
+    }
+    if header_outlet.is_some() {
+        m.outlet = header_outlet;
+    }
+    m
+}
+
+fn dateline_start(line: &str) -> bool {
+    DATELINE.is_match(line) || PLACE_SLASH_OUTLET.is_match(line) || CAPS_DATELINE.is_match(line)
+}
+
+/// The outlet named by a URL: its host without `www.`, looking through
+/// archive.org copies ("web.archive.org/web/2014.../http://www.waff.com/...").
+pub fn outlet_from_url(url: &str) -> Option<String> {
+    let mut rest = url.trim();
+    loop {
+        let after_scheme = rest.split_once("://").map_or(rest, |(_, r)| r);
+        let host = after_scheme.split(['/', '?', '#']).next()?.split(':').next()?.to_ascii_lowercase();
+        if host == "web.archive.org" || host == "archive.org" {
+            // Skip "web/<timestamp>/" and continue with the archived address.
+            let path = after_scheme.split_once('/').map(|(_, p)| p)?;
+            let inner = path.strip_prefix("web/").unwrap_or(path);
+            rest = inner.split_once('/').map(|(_, p)| p)?;
+            continue;
+        }
+        let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+        return (!host.is_empty() && host.contains('.')).then_some(host);
+    }
+}
+
+/// Main text and metadata of an HTML page.
+pub(crate) struct HtmlExtract {
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub url: Option<String>,
+    pub site: Option<String>,
+    pub text: String,
+}
+
+/// Extracts the main text of an HTML page with dom_smoothie (readability).
+pub(crate) fn html_main_text(html: &str) -> Result<HtmlExtract, String> {
+    let cfg = dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
+    let mut r = dom_smoothie::Readability::new(html, None, Some(cfg)).map_err(|e| e.to_string())?;
+    let a = r.parse().map_err(|e| e.to_string())?;
+    let text = a.text_content.to_string();
+    if text.trim().is_empty() {
+        return Err("no text in the page body".into());
+    }
+    let title = Some(a.title.trim().to_string()).filter(|t| !t.is_empty());
+    Ok(HtmlExtract { title, date: a.published_time, url: None, site: a.site_name, text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lines: &[&str]) -> (Metadata, Vec<String>) {
+        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        let mut r = Removed::default();
+        let m = extract(None, None, None, &mut l, &mut r);
+        (m, l)
+    }
+
+    #[test]
+    fn xinhua_dateline() {
+        let (m, body) = run(&[
+            "Iraq confirms commitment to withdrawing foreign forces",
+            "Xinhua, December 02, 2021",
+            "BAGHDAD, Dec. 1 (Xinhua) -- The Iraqi government confirmed on Wednesday its commitment.",
+        ]);
+        assert_eq!(m.title.as_deref(), Some("Iraq confirms commitment to withdrawing foreign forces"));
+        assert_eq!(m.date, NaiveDate::from_ymd_opt(2021, 12, 2));
+        assert_eq!(m.date_source, Some(DateSource::Header));
+        assert_eq!(m.outlet.as_deref(), Some("Xinhua"));
+        assert_eq!(m.place.as_deref(), Some("Baghdad"));
+        assert_eq!(body.len(), 1);
+    }
+
+    #[test]
+    fn dateline_year_from_elsewhere() {
+        let (m, _) = run(&["BAGHDAD, Dec. 1 (Xinhua) -- Talks went on, as agreed in July 2021 by both sides."]);
+        assert_eq!(m.date, NaiveDate::from_ymd_opt(2021, 12, 1));
+        assert_eq!(m.date_source, Some(DateSource::Dateline));
+    }
+
+    #[test]
+    fn ap_dateline_with_state() {
+        let (m, _) = run(&["ELGIN, Ill. (AP) — Five people were injured in a shooting early Sunday, police said."]);
+        assert_eq!(m.place.as_deref(), Some("Elgin"));
+        assert_eq!(m.outlet.as_deref(), Some("AP"));
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            outlet_from_url("http://web.archive.org/web/20140215012040/http://www.waff.com:80/story/24426895/x").as_deref(),
+            Some("waff.com")
+        );
+        assert_eq!(outlet_from_url("https://www.xinhuanet.com/english/").as_deref(), Some("xinhuanet.com"));
+        assert_eq!(outlet_from_url("not a url"), None);
+    }
+}

@@ -1,0 +1,187 @@
+//! A rule-based sentence segmenter for news English: it does not split at
+//! abbreviations ("Dec.", "Maj. Gen.", "U.S."), initials ("J. R. Smith") or
+//! decimal numbers, and keeps quotations whole. Paragraph breaks always end a
+//! sentence. Linear in the input length.
+
+/// Abbreviations after which a period does not end a sentence (lowercase,
+/// without the period).
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "gen", "maj", "col", "lt", "sgt", "capt", "cmdr", "adm", "cpl", "pvt", "gov", "sen",
+    "rep", "rev", "hon", "pres", "supt", "insp", "det", "ofc", "st", "jr", "sr", "inc", "ltd", "co", "corp", "no", "nos",
+    "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ft", "ave",
+    "blvd", "rd", "hwy", "dept", "univ", "approx", "est", "fig", "al", "ala", "ariz", "ark", "calif", "colo", "conn",
+    "del", "fla", "ga", "ill", "ind", "kan", "ky", "la", "md", "mass", "mich", "minn", "miss", "mo", "mont", "neb",
+    "nev", "okla", "ore", "pa", "tenn", "tex", "va", "vt", "wash", "wis", "wyo", "e.g", "i.e", "u.s", "u.k", "u.n",
+];
+
+fn is_abbreviation(word: &str) -> bool {
+    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+    if w.is_empty() {
+        return false;
+    }
+    // Initials and dotted acronyms: "J", "U.S", "D.C".
+    let letters: Vec<char> = w.chars().collect();
+    if letters.len() == 1 && letters[0].is_alphabetic() {
+        return true;
+    }
+    if w.contains('.') && w.split('.').all(|p| p.chars().count() <= 2 && p.chars().all(char::is_alphabetic)) {
+        return true;
+    }
+    ABBREVIATIONS.contains(&w.as_str())
+}
+
+fn is_opening_quote(c: char) -> bool {
+    matches!(c, '“' | '«' | '„')
+}
+fn is_closing_quote(c: char) -> bool {
+    matches!(c, '”' | '»')
+}
+
+/// Splits text into sentences. Paragraphs are separated by newlines.
+pub fn split_sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        split_paragraph(para.trim(), &mut out);
+    }
+    out
+}
+
+/// Quotes longer than this are assumed unbalanced and stop protecting splits.
+const MAX_QUOTE_CHARS: usize = 600;
+
+fn split_paragraph(p: &str, out: &mut Vec<String>) {
+    if p.is_empty() {
+        return;
+    }
+    let chars: Vec<(usize, char)> = p.char_indices().collect();
+    let mut start = 0; // byte offset of current sentence start
+    let mut in_quote = false;
+    let mut quote_len = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        let (_, c) = chars[i];
+        if c == '"' {
+            in_quote = !in_quote;
+            quote_len = 0;
+        } else if is_opening_quote(c) {
+            in_quote = true;
+            quote_len = 0;
+        } else if is_closing_quote(c) {
+            in_quote = false;
+        }
+        if in_quote {
+            quote_len += 1;
+            if quote_len > MAX_QUOTE_CHARS {
+                in_quote = false;
+            }
+        }
+        if matches!(c, '.' | '!' | '?' | '…') {
+            // Include following closing punctuation and quotes; a closing quote
+            // right after the stop ends the quotation we are in.
+            let mut j = i + 1;
+            while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']' | '»') {
+                if chars[j].1 == '"' || is_closing_quote(chars[j].1) {
+                    in_quote = false;
+                }
+                j += 1;
+            }
+            if in_quote {
+                i = j;
+                continue;
+            }
+            let boundary = j >= chars.len() || chars[j].1.is_whitespace();
+            if boundary && j < chars.len() && splits_here(p, &chars, start, i, j) {
+                let end = chars[j].0;
+                push(&p[start..end], out);
+                start = end;
+            }
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    push(&p[start..], out);
+}
+
+/// Decides whether a stop at `stop` (with closing run ending before `next`)
+/// ends the sentence.
+fn splits_here(p: &str, chars: &[(usize, char)], start: usize, stop: usize, next: usize) -> bool {
+    // Next non-space character must start a sentence: uppercase, digit, or an opening quote/bracket.
+    let mut k = next;
+    while k < chars.len() && chars[k].1.is_whitespace() {
+        k += 1;
+    }
+    let Some(&(_, n)) = chars.get(k) else { return true };
+    if !(n.is_uppercase() || n.is_numeric() || matches!(n, '"' | '“' | '\'' | '‘' | '(' | '[' | '«' | '¿' | '¡')) {
+        return false;
+    }
+    if chars[stop].1 != '.' {
+        return true;
+    }
+    // The word before the period.
+    let word_end = chars[stop].0;
+    let word_start = p[start..word_end].rfind(char::is_whitespace).map_or(start, |w| start + w + 1);
+    let word = &p[word_start..word_end];
+    if word.is_empty() {
+        return true;
+    }
+    // "a.m." / "p.m." followed by a capital usually does end the sentence.
+    let lw = word.to_ascii_lowercase();
+    if lw == "a.m" || lw == "p.m" {
+        return true;
+    }
+    if is_abbreviation(word) {
+        // "in the U.S. The next day": a dotted country acronym before a capitalised
+        // function word ends the sentence.
+        let next_word: String = chars[k..].iter().map(|c| c.1).take_while(|c| c.is_alphabetic()).collect();
+        let sentence_starter = matches!(next_word.as_str(), "The" | "He" | "She" | "It" | "They" | "We" | "I" | "But" | "In" | "A");
+        return lw.contains('.') && lw.len() > 2 && sentence_starter;
+    }
+    true
+}
+
+fn push(s: &str, out: &mut Vec<String>) {
+    let s = s.trim();
+    if !s.is_empty() {
+        out.push(s.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abbreviations_initials_decimals() {
+        let s = split_sentences(
+            "BAGHDAD, Dec. 1 (Xinhua) -- The deadline is Dec. 31. Maj. Gen. Yahya Rasool spoke. U.S. troops left. J. R. Smith paid $2.5 million. Done.",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "BAGHDAD, Dec. 1 (Xinhua) -- The deadline is Dec. 31.",
+                "Maj. Gen. Yahya Rasool spoke.",
+                "U.S. troops left.",
+                "J. R. Smith paid $2.5 million.",
+                "Done."
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_stay_whole() {
+        let s = split_sentences("He said: “It ended. All forces left.” Then he left. \"We stay. We help,\" she said.");
+        assert_eq!(s, vec!["He said: “It ended. All forces left.”", "Then he left.", "\"We stay. We help,\" she said."]);
+    }
+
+    #[test]
+    fn paragraphs_and_times() {
+        let s = split_sentences("Shots at 12:40 a.m. Police came.\nSecond paragraph without stop");
+        assert_eq!(s, vec!["Shots at 12:40 a.m.", "Police came.", "Second paragraph without stop"]);
+    }
+
+    #[test]
+    fn lowercase_after_period_does_not_split() {
+        assert_eq!(split_sentences("It costs approx. five dollars. ok."), vec!["It costs approx. five dollars. ok."]);
+    }
+}
