@@ -1,0 +1,107 @@
+//! Running cargo and the storyline binary with the environment they need.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::setup;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// `cargo` with libtorch's variables set (they also come from
+/// .cargo/config.toml through the `.storyline` link; explicit is safer).
+pub fn cargo(paths: &setup::Paths) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c.env("LIBTORCH", &paths.libtorch).env("LIBTORCH_CXX11_ABI", "0").env("LD_LIBRARY_PATH", &paths.torch_lib);
+    c.env("STORYLINE_MODEL", &paths.model);
+    c
+}
+
+pub fn run(mut c: Command) -> Result<()> {
+    let status = c.status().with_context(|| format!("cannot run {c:?}"))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", c.get_program());
+    }
+    Ok(())
+}
+
+/// Builds the storyline binary (release) and returns its path.
+pub fn build_storyline(paths: &setup::Paths) -> Result<PathBuf> {
+    let mut c = cargo(paths);
+    c.args(["build", "--release", "--quiet", "-p", "pipeline", "--bin", "storyline"]);
+    run(c)?;
+    Ok(workspace_root().join("target/release/storyline"))
+}
+
+pub fn pipeline(inputs: &[PathBuf], out: &Path, config: Option<&Path>) -> Result<()> {
+    let paths = setup::ensure()?;
+    let bin = build_storyline(&paths)?;
+    let inputs: Vec<PathBuf> = if inputs.is_empty() { vec![workspace_root().join("data/seeds")] } else { inputs.to_vec() };
+    let runs: Vec<(PathBuf, PathBuf)> = if inputs.len() == 1 {
+        vec![(inputs[0].clone(), out.to_path_buf())]
+    } else {
+        inputs
+            .iter()
+            .map(|i| {
+                let name = i.file_stem().map_or("input".into(), |s| s.to_string_lossy().into_owned());
+                (i.clone(), out.join(name))
+            })
+            .collect()
+    };
+    let single = runs.len() == 1;
+    let failures: Vec<String> = {
+        use rayon::prelude::*;
+        runs.par_iter()
+            .filter_map(|(input, out)| {
+                let mut c = Command::new(&bin);
+                c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
+                c.arg("run").arg("--input").arg(input).arg("--out").arg(out);
+                if let Some(cfg) = config {
+                    c.arg("--config").arg(cfg);
+                }
+                if !single {
+                    c.arg("--quiet");
+                }
+                match c.status() {
+                    Ok(s) if s.success() => None,
+                    Ok(s) => Some(format!("{}: storyline exited with {s}", input.display())),
+                    Err(e) => Some(format!("{}: cannot run storyline: {e}", input.display())),
+                }
+            })
+            .collect()
+    };
+    if !single {
+        for (input, out) in &runs {
+            println!("{} -> {}", input.display(), out.display());
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{} run(s) failed:\n{}", failures.len(), failures.join("\n"));
+    }
+    Ok(())
+}
+
+pub fn test(args: &[String]) -> Result<()> {
+    let paths = setup::ensure()?;
+    let mut clippy = cargo(&paths);
+    clippy.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
+    run(clippy)?;
+    let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
+    let mut t = cargo(&paths);
+    if nextest {
+        t.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
+    } else {
+        t.args(["test", "--workspace", "--no-fail-fast"]).args(args);
+    }
+    run(t)?;
+    if nextest && args.is_empty() {
+        let mut doc = cargo(&paths);
+        doc.args(["test", "--workspace", "--doc", "--quiet"]);
+        run(doc)?;
+    }
+    Ok(())
+}
