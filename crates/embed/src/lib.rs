@@ -1,0 +1,79 @@
+//! The embed stage: sentence vectors from a real transformer
+//! (sentence-transformers all-MiniLM-L6-v2 through rust-bert, loaded from
+//! local files only) and article vectors pooled from them.
+//!
+//! The model lives on one dedicated thread fed by a channel (tch tensors are
+//! not `Sync`); everything around it — tokenising for length sorting,
+//! de-duplication, pooling — stays rayon-parallel on the caller's side.
+
+mod cache;
+mod model;
+mod pool;
+
+pub use cache::EmbeddingCache;
+pub use model::{ModelFiles, RustBertEmbedder};
+pub use pool::{article_vector, PoolWeights};
+
+/// Errors of the embed stage.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("model folder {dir}: {reason}")]
+    Model { dir: std::path::PathBuf, reason: String },
+    #[error("the embedding model failed: {0}")]
+    Inference(String),
+    #[error("the model thread is gone (it panicked or was shut down)")]
+    ThreadGone,
+    #[error("embedding cache {path}: {source}")]
+    Cache { path: std::path::PathBuf, source: std::io::Error },
+}
+
+/// Turns sentences into L2-normalised vectors, one per input, in input order.
+pub trait Embedder: Send + Sync {
+    /// Vector length.
+    fn dim(&self) -> usize;
+    /// A checksum naming the model weights; the cache keys on it.
+    fn model_id(&self) -> &str;
+    /// Embeds `sentences`; `progress(n)` is called as batches finish.
+    fn embed(&self, sentences: &[&str], progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Scales `v` to unit length (leaves a zero vector alone).
+pub fn normalise(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// Embeds `sentences` through `cache`: texts already cached are not embedded
+/// again, identical texts are embedded once. Returns one vector per input.
+pub fn embed_cached(
+    embedder: &dyn Embedder,
+    cache: &mut EmbeddingCache,
+    sentences: &[&str],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    use std::collections::HashMap;
+    let keys: Vec<u128> = sentences.iter().map(|s| cache::text_key(s)).collect();
+    let mut todo: Vec<&str> = Vec::new();
+    let mut todo_keys: HashMap<u128, usize> = HashMap::new();
+    let mut cached = 0;
+    for (s, k) in sentences.iter().zip(&keys) {
+        if cache.get(*k).is_some() {
+            cached += 1;
+        } else if !todo_keys.contains_key(k) {
+            todo_keys.insert(*k, todo.len());
+            todo.push(s);
+        }
+    }
+    progress(cached);
+    tracing::info!(total = sentences.len(), cached, to_embed = todo.len(), "embedding sentences");
+    let fresh = embedder.embed(&todo, &|n| progress(n))?;
+    let dups = sentences.len() - cached - todo.len();
+    progress(dups);
+    for (s, v) in todo.iter().zip(fresh) {
+        cache.insert(cache::text_key(s), v);
+    }
+    cache.flush()?;
+    Ok(keys.iter().map(|k| cache.get(*k).map(<[f32]>::to_vec).unwrap_or_default()).collect())
+}

@@ -1,0 +1,243 @@
+//! rust-bert's SentenceEmbeddingsModel on a dedicated thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crossbeam_channel::{bounded, Sender};
+use rayon::prelude::*;
+use rust_bert::pipelines::common::{ModelType, TokenizerOption};
+use rust_bert::pipelines::sentence_embeddings::{SentenceEmbeddingsConfig, SentenceEmbeddingsModel};
+use rust_bert::resources::LocalResource;
+use sha2::{Digest, Sha256};
+
+use crate::{normalise, EmbedError, Embedder};
+
+/// The files of a sentence-transformers model folder that rust-bert reads.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub dir: PathBuf,
+}
+
+const REQUIRED: &[&str] = &[
+    "modules.json",
+    "config.json",
+    "model.safetensors",
+    "1_Pooling/config.json",
+    "sentence_bert_config.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+];
+
+impl ModelFiles {
+    /// Checks that every file rust-bert needs is present.
+    pub fn open(dir: &Path) -> Result<Self, EmbedError> {
+        let err = |reason: String| EmbedError::Model { dir: dir.to_path_buf(), reason };
+        if !dir.is_dir() {
+            return Err(err("no such folder; run `cargo xtask setup` or point STORYLINE_MODEL at an all-MiniLM-L6-v2 folder".into()));
+        }
+        let missing: Vec<&str> = REQUIRED.iter().copied().filter(|f| !dir.join(f).is_file()).collect();
+        if !missing.is_empty() {
+            return Err(err(format!("missing {}", missing.join(", "))));
+        }
+        Ok(Self { dir: dir.to_path_buf() })
+    }
+
+    fn res(&self, name: &str) -> Box<LocalResource> {
+        Box::new(LocalResource { local_path: self.dir.join(name) })
+    }
+
+    fn config(&self) -> SentenceEmbeddingsConfig {
+        SentenceEmbeddingsConfig {
+            modules_config_resource: self.res("modules.json"),
+            transformer_type: ModelType::Bert,
+            transformer_config_resource: self.res("config.json"),
+            // tch dispatches on the extension: safetensors load directly.
+            transformer_weights_resource: self.res("model.safetensors"),
+            pooling_config_resource: self.res("1_Pooling/config.json"),
+            dense_config_resource: None,
+            dense_weights_resource: None,
+            sentence_bert_config_resource: self.res("sentence_bert_config.json"),
+            tokenizer_config_resource: self.res("tokenizer_config.json"),
+            tokenizer_vocab_resource: self.res("vocab.txt"),
+            tokenizer_merges_resource: None,
+            device: tch::Device::Cpu,
+            kind: None,
+        }
+    }
+
+    /// sha256 of the weights, hex.
+    pub fn checksum(&self) -> Result<String, EmbedError> {
+        let p = self.dir.join("model.safetensors");
+        let mut f = std::fs::File::open(&p)
+            .map_err(|e| EmbedError::Model { dir: self.dir.clone(), reason: format!("cannot read model.safetensors: {e}") })?;
+        let mut h = Sha256::new();
+        std::io::copy(&mut f, &mut h)
+            .map_err(|e| EmbedError::Model { dir: self.dir.clone(), reason: format!("cannot read model.safetensors: {e}") })?;
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+type Job = (Vec<String>, Sender<Result<Vec<Vec<f32>>, EmbedError>>);
+
+/// all-MiniLM-L6-v2 through rust-bert.
+pub struct RustBertEmbedder {
+    jobs: Mutex<Option<Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    tokenizer: TokenizerOption,
+    max_tokens: usize,
+    batch_size: usize,
+    dim: usize,
+    model_id: String,
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panic".into())
+}
+
+impl RustBertEmbedder {
+    /// Loads the model on its own thread. `threads` sets libtorch's intra-op
+    /// threads (0: leave libtorch's default).
+    pub fn load(files: &ModelFiles, batch_size: usize, threads: usize) -> Result<Self, EmbedError> {
+        let model_id = files.checksum()?;
+        let model_err = |reason: String| EmbedError::Model { dir: files.dir.clone(), reason };
+        // A tokenizer of our own, for token counts off the model thread.
+        let tokenizer = TokenizerOption::from_file(
+            ModelType::Bert,
+            &files.dir.join("vocab.txt").to_string_lossy(),
+            None,
+            true,
+            None,
+            None,
+        )
+        .map_err(|e| model_err(format!("cannot load vocab.txt: {e}")))?;
+        let config = files.config();
+        let (job_tx, job_rx) = bounded::<Job>(2);
+        let (ready_tx, ready_rx) = bounded::<Result<usize, String>>(1);
+        let thread = std::thread::Builder::new()
+            .name("storyline-embed".into())
+            .spawn(move || {
+                if threads > 0 {
+                    tch::set_num_threads(threads as i32);
+                }
+                let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SentenceEmbeddingsModel::new(config)));
+                let model = match loaded {
+                    Ok(Ok(m)) => m,
+                    Ok(Err(e)) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                    Err(p) => {
+                        let _ = ready_tx.send(Err(panic_message(p)));
+                        return;
+                    }
+                };
+                let dim = model.get_embedding_dim().map(|d| d as usize).unwrap_or(0);
+                let _ = ready_tx.send(Ok(dim));
+                for (batch, reply) in job_rx {
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.encode(&batch)));
+                    let out = match out {
+                        Ok(Ok(v)) => Ok(v),
+                        Ok(Err(e)) => Err(EmbedError::Inference(e.to_string())),
+                        Err(p) => Err(EmbedError::Inference(panic_message(p))),
+                    };
+                    let _ = reply.send(out);
+                }
+            })
+            .map_err(|e| model_err(format!("cannot start the model thread: {e}")))?;
+        let dim = match ready_rx.recv() {
+            Ok(Ok(d)) if d > 0 => d,
+            Ok(Ok(_)) => return Err(model_err("model reports no embedding size".into())),
+            Ok(Err(e)) => return Err(model_err(format!("cannot load the model: {e}"))),
+            Err(_) => return Err(model_err("the model thread died while loading".into())),
+        };
+        tracing::info!(dir = %files.dir.display(), dim, "loaded sentence-embedding model");
+        Ok(Self {
+            jobs: Mutex::new(Some(job_tx)),
+            thread: Mutex::new(Some(thread)),
+            tokenizer,
+            max_tokens: 256,
+            batch_size: batch_size.max(1),
+            dim,
+            model_id,
+        })
+    }
+
+    /// Number of word-piece tokens the model sees for `text` (with [CLS]/[SEP]).
+    pub fn token_count(&self, text: &str) -> usize {
+        (self.tokenizer.tokenize(text).len() + 2).min(self.max_tokens)
+    }
+
+    fn sender(&self) -> Result<Sender<Job>, EmbedError> {
+        self.jobs.lock().map_err(|_| EmbedError::ThreadGone)?.clone().ok_or(EmbedError::ThreadGone)
+    }
+}
+
+impl Drop for RustBertEmbedder {
+    fn drop(&mut self) {
+        if let Ok(mut j) = self.jobs.lock() {
+            j.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Embedder for RustBertEmbedder {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// Sorts by token length so each batch pads little, embeds batch by
+    /// batch on the model thread, and returns vectors in input order.
+    fn embed(&self, sentences: &[&str], progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if sentences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lens: Vec<usize> = sentences.par_iter().map(|s| self.token_count(s)).collect();
+        let mut order: Vec<usize> = (0..sentences.len()).collect();
+        // Stable sort: equal lengths keep input order, so batches are the same
+        // for the same input whatever the thread count.
+        order.sort_by_key(|&i| lens[i]);
+        let tx = self.sender()?;
+        let mut out = vec![Vec::new(); sentences.len()];
+        // Keep one batch in flight while the next is prepared.
+        let mut pending = std::collections::VecDeque::new();
+        for chunk in order.chunks(self.batch_size) {
+            let batch: Vec<String> = chunk.iter().map(|&i| sentences[i].to_string()).collect();
+            let (rtx, rrx) = bounded(1);
+            tx.send((batch, rtx)).map_err(|_| EmbedError::ThreadGone)?;
+            pending.push_back((chunk, rrx));
+            if pending.len() > 1 {
+                let (chunk, rrx) = pending.pop_front().expect("pending");
+                receive(chunk, rrx, &mut out, progress)?;
+            }
+        }
+        while let Some((chunk, rrx)) = pending.pop_front() {
+            receive(chunk, rrx, &mut out, progress)?;
+        }
+        Ok(out)
+    }
+}
+
+fn receive(
+    chunk: &[usize],
+    rrx: crossbeam_channel::Receiver<Result<Vec<Vec<f32>>, EmbedError>>,
+    out: &mut [Vec<f32>],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(), EmbedError> {
+    let vecs = rrx.recv().map_err(|_| EmbedError::ThreadGone)??;
+    if vecs.len() != chunk.len() {
+        return Err(EmbedError::Inference(format!("model returned {} vectors for {} sentences", vecs.len(), chunk.len())));
+    }
+    for (&i, mut v) in chunk.iter().zip(vecs) {
+        normalise(&mut v);
+        out[i] = v;
+    }
+    progress(chunk.len());
+    Ok(())
+}
