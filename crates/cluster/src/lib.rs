@@ -1,0 +1,162 @@
+//! The cluster stage: articles reporting the same real-world happening form
+//! an event; events that continue one another form a story. Also the metrics
+//! (BCubed, pairwise, ARI) used to score a clustering against gold labels.
+//!
+//! This crate knows nothing of libtorch, parquet or files: it takes vectors,
+//! texts and dates, and returns ids.
+
+mod config;
+mod graph;
+pub mod metrics;
+mod terms;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+
+pub use config::{ClusterConfig, ConfigError};
+pub use graph::average_link;
+pub use terms::{TermIndex, TermVector};
+
+/// One article as the cluster stage sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Doc<'a> {
+    /// L2-normalised article vector (may be empty when the article had no text to embed).
+    pub vector: &'a [f32],
+    pub title: Option<&'a str>,
+    pub text: &'a str,
+    pub date: Option<NaiveDate>,
+    /// Index of an earlier doc this one nearly duplicates.
+    pub duplicate_of: Option<usize>,
+}
+
+/// Events and stories: per-article ids, numbered from 0 in order of each
+/// group's first article, so the numbering is stable for a given input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clustering {
+    pub event: Vec<u32>,
+    pub story: Vec<u32>,
+    pub n_events: usize,
+    pub n_stories: usize,
+}
+
+/// Cosine of two L2-normalised dense vectors (0 when either is empty).
+pub fn dense_cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() || a.is_empty() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Days between two optional dates (None when either is missing).
+fn gap_days(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Option<f32> {
+    Some((a? - b?).num_days().unsigned_abs() as f32)
+}
+
+/// Time proximity factor: 1 for the same day, decaying over `scale` days,
+/// never below `floor`; 1 when a date is missing (no penalty).
+fn time_factor(gap: Option<f32>, scale: f32, floor: f32) -> f32 {
+    match gap {
+        None => 1.0,
+        Some(g) => (-g / scale.max(1e-3)).exp().max(floor),
+    }
+}
+
+/// Clusters `docs` into events and stories.
+pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
+    let n = docs.len();
+    if n == 0 {
+        return Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
+    }
+    let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
+    // Candidate pairs: docs sharing a rare term, within the time window.
+    let cands = index.candidate_pairs(cfg.max_postings);
+    let edges: Vec<(usize, usize, f32)> = cands
+        .par_iter()
+        .filter_map(|&(i, j)| {
+            let gap = gap_days(docs[i].date, docs[j].date);
+            if gap.is_some_and(|g| g > cfg.max_gap_days) {
+                return None;
+            }
+            let s = pair_similarity(&docs[i], &docs[j], index.vector(i), index.vector(j), gap, cfg);
+            (s >= cfg.edge_min).then_some((i, j, s))
+        })
+        .collect();
+    // Near-duplicates always share an event.
+    let forced: Vec<(usize, usize)> = docs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.duplicate_of.filter(|&j| j < n && j != i).map(|j| (j, i)))
+        .collect();
+    let (event, n_events) = average_link(n, &edges, &forced, cfg.threshold);
+    tracing::info!(articles = n, candidates = cands.len(), edges = edges.len(), events = n_events, "clustered events");
+    let (story, n_stories) = stories(docs, &index, &event, n_events, cfg);
+    Clustering { event, story, n_events, n_stories }
+}
+
+/// The similarity of two articles: dense and lexical signals, scaled by
+/// time proximity.
+pub fn pair_similarity(
+    a: &Doc<'_>,
+    b: &Doc<'_>,
+    ta: &TermVector,
+    tb: &TermVector,
+    gap: Option<f32>,
+    cfg: &ClusterConfig,
+) -> f32 {
+    let dense = dense_cosine(a.vector, b.vector);
+    let lex = ta.cosine(tb);
+    let s = cfg.dense_weight * dense + cfg.lexical_weight * lex;
+    s * time_factor(gap, cfg.time_scale_days, cfg.time_floor)
+}
+
+/// Second level: events linked over longer spans. Each event is its
+/// centroid (dense and lexical) and its median date; events are grouped by
+/// average link with the (lower) story threshold and a window of years.
+fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, cfg: &ClusterConfig) -> (Vec<u32>, usize) {
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_events];
+    for (i, &e) in event.iter().enumerate() {
+        members[e as usize].push(i);
+    }
+    let dim = docs.iter().map(|d| d.vector.len()).max().unwrap_or(0);
+    let centroids: Vec<Vec<f32>> = members
+        .par_iter()
+        .map(|m| {
+            let mut c = vec![0.0f32; dim];
+            for &i in m {
+                for (a, x) in c.iter_mut().zip(docs[i].vector) {
+                    *a += x;
+                }
+            }
+            let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                c.iter_mut().for_each(|x| *x /= norm);
+            }
+            c
+        })
+        .collect();
+    let term_centroids: Vec<TermVector> = members.par_iter().map(|m| TermVector::mean(m.iter().map(|&i| index.vector(i)))).collect();
+    let dates: Vec<Option<NaiveDate>> = members
+        .iter()
+        .map(|m| {
+            let mut d: Vec<NaiveDate> = m.iter().filter_map(|&i| docs[i].date).collect();
+            d.sort();
+            d.get(d.len() / 2).copied()
+        })
+        .collect();
+    let story_index = TermIndex::from_vectors(term_centroids);
+    let cands = story_index.candidate_pairs(cfg.max_postings);
+    let edges: Vec<(usize, usize, f32)> = cands
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let gap = gap_days(dates[a], dates[b]);
+            if gap.is_some_and(|g| g > cfg.story_max_gap_days) {
+                return None;
+            }
+            let s = cfg.dense_weight * dense_cosine(&centroids[a], &centroids[b])
+                + cfg.lexical_weight * story_index.vector(a).cosine(story_index.vector(b));
+            (s >= cfg.story_threshold).then_some((a, b, s))
+        })
+        .collect();
+    let (event_story, n_stories) = average_link(n_events, &edges, &[], cfg.story_threshold);
+    (event.iter().map(|&e| event_story[e as usize]).collect(), n_stories)
+}

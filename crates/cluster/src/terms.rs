@@ -1,0 +1,236 @@
+//! The lexical signal: TF-IDF vectors over words, numbers and capitalised
+//! name pairs, and candidate pairs from shared rare terms.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::ClusterConfig;
+
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does", "during", "each", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "if", "in",
+    "into", "is", "it", "its", "just", "last", "more", "most", "mr", "mrs", "ms", "my", "new", "no", "nor", "not", "now", "of",
+    "off", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "said", "same", "says", "she", "should", "so",
+    "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through",
+    "to", "too", "two", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+    "whom", "why", "will", "with", "would", "you", "your", "told", "according", "year", "years", "week", "day", "time",
+];
+
+/// A sparse, L2-normalised term vector sorted by term id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermVector(pub Vec<(u32, f32)>);
+
+impl TermVector {
+    pub fn cosine(&self, o: &TermVector) -> f32 {
+        let (a, b) = (&self.0, &o.0);
+        let (mut i, mut j, mut s) = (0, 0, 0.0);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    s += a[i].1 * b[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        s
+    }
+
+    /// Normalised mean of several vectors.
+    pub fn mean<'a>(vs: impl Iterator<Item = &'a TermVector>) -> TermVector {
+        let mut acc: HashMap<u32, f32> = HashMap::new();
+        for v in vs {
+            for &(t, w) in &v.0 {
+                *acc.entry(t).or_default() += w;
+            }
+        }
+        let mut v: Vec<(u32, f32)> = acc.into_iter().collect();
+        v.sort_by_key(|x| x.0);
+        normalise(&mut v);
+        TermVector(v)
+    }
+}
+
+fn normalise(v: &mut [(u32, f32)]) {
+    let n = v.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| x.1 /= n);
+    }
+}
+
+/// Terms of a text: lowercase words (no stopwords), numbers of two or more
+/// digits, and pairs of adjacent capitalised words (names, streets, places).
+pub fn terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut prev_cap: Option<&str> = None;
+    for w in text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
+        let w = w.trim_matches(|c| c == '\'' || c == '’');
+        let w = w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")).unwrap_or(w);
+        if w.is_empty() {
+            prev_cap = None;
+            continue;
+        }
+        let lower = w.to_lowercase();
+        let is_num = w.chars().all(|c| c.is_ascii_digit());
+        let cap = w.chars().next().is_some_and(char::is_uppercase) && !STOPWORDS.contains(&lower.as_str());
+        if let (true, Some(p)) = (cap, prev_cap) {
+            out.push(format!("{} {}", p.to_lowercase(), lower));
+        }
+        prev_cap = if cap { Some(w) } else { None };
+        if is_num {
+            if w.len() >= 2 {
+                out.push(lower);
+            }
+        } else if w.chars().count() >= 2 && !STOPWORDS.contains(&lower.as_str()) {
+            out.push(lower);
+        }
+    }
+    out
+}
+
+/// TF-IDF vectors for a corpus, with an inverted index over each doc's top terms.
+pub struct TermIndex {
+    vectors: Vec<TermVector>,
+    /// Per doc: its strongest terms (ids), for candidate generation.
+    top: Vec<Vec<u32>>,
+}
+
+impl TermIndex {
+    /// Builds TF-IDF vectors: sublinear tf, title counted twice, smoothed idf,
+    /// at most `cfg.max_terms` terms kept per doc.
+    pub fn build<'a>(docs: impl Iterator<Item = (Option<&'a str>, &'a str)>, cfg: &ClusterConfig) -> Self {
+        let docs: Vec<(Option<&str>, &str)> = docs.collect();
+        let counted: Vec<HashMap<String, f32>> = docs
+            .par_iter()
+            .map(|(title, text)| {
+                let mut tf: HashMap<String, f32> = HashMap::new();
+                for t in terms(text) {
+                    *tf.entry(t).or_default() += 1.0;
+                }
+                if let Some(title) = title {
+                    for t in terms(title) {
+                        *tf.entry(t).or_default() += 2.0;
+                    }
+                }
+                tf
+            })
+            .collect();
+        // Vocabulary in a deterministic order.
+        let mut vocab: HashMap<&str, u32> = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        for tf in &counted {
+            let mut keys: Vec<&str> = tf.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            for k in keys {
+                let next = vocab.len() as u32;
+                let id = *vocab.entry(k).or_insert(next);
+                if id as usize == df.len() {
+                    df.push(0);
+                }
+                df[id as usize] += 1;
+            }
+        }
+        let n = counted.len() as f32;
+        let idf: Vec<f32> = df.iter().map(|&d| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0).collect();
+        let vectors: Vec<TermVector> = counted
+            .par_iter()
+            .map(|tf| {
+                let mut v: Vec<(u32, f32)> = tf.iter().map(|(t, &c)| {
+                    let id = vocab[t.as_str()];
+                    (id, (1.0 + c.ln()) * idf[id as usize])
+                }).collect();
+                v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                v.truncate(cfg.max_terms);
+                v.sort_by_key(|x| x.0);
+                normalise(&mut v);
+                TermVector(v)
+            })
+            .collect();
+        let max_df = ((n * cfg.max_term_df_ratio) as u32).max(cfg.max_postings as u32).max(2);
+        let top = vectors.par_iter().map(|v| top_terms(v, &df, max_df, cfg.top_terms)).collect();
+        Self { vectors, top }
+    }
+
+    /// An index over given vectors (event centroids for stories).
+    pub fn from_vectors(vectors: Vec<TermVector>) -> Self {
+        let top = vectors
+            .iter()
+            .map(|v| {
+                let mut t = v.0.clone();
+                t.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                t.into_iter().take(12).map(|x| x.0).collect()
+            })
+            .collect();
+        Self { vectors, top }
+    }
+
+    pub fn vector(&self, i: usize) -> &TermVector {
+        &self.vectors[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
+    /// Pairs (i < j) sharing one of their top terms, where the term's posting
+    /// list is at most `max_postings` long; sorted, without repeats.
+    pub fn candidate_pairs(&self, max_postings: usize) -> Vec<(usize, usize)> {
+        let mut postings: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, t) in self.top.iter().enumerate() {
+            for &term in t {
+                postings.entry(term).or_default().push(i);
+            }
+        }
+        let mut lists: Vec<Vec<usize>> = postings.into_values().filter(|p| p.len() >= 2 && p.len() <= max_postings).collect();
+        lists.sort();
+        let mut pairs: Vec<(usize, usize)> = lists
+            .par_iter()
+            .flat_map_iter(|p| p.iter().enumerate().flat_map(move |(k, &a)| p[k + 1..].iter().map(move |&b| (a, b))))
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+}
+
+fn top_terms(v: &TermVector, df: &[u32], max_df: u32, k: usize) -> Vec<u32> {
+    let mut t: Vec<(u32, f32)> = v.0.iter().copied().filter(|&(id, _)| df[id as usize] >= 2 && df[id as usize] <= max_df).collect();
+    t.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    t.into_iter().take(k).map(|x| x.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_keep_names_and_numbers() {
+        let t = terms("Police found Malik McMillian in the 1400 block of Ambassador Lane at 7:35 p.m.");
+        assert!(t.contains(&"malik mcmillian".to_string()));
+        assert!(t.contains(&"ambassador lane".to_string()));
+        assert!(t.contains(&"1400".to_string()));
+        assert!(t.contains(&"35".to_string()));
+        assert!(!t.contains(&"the".to_string()));
+    }
+
+    #[test]
+    fn shared_rare_terms_make_candidates() {
+        let cfg = ClusterConfig::default();
+        let docs = [
+            (None, "Shooting on Hollow Road in Huntsville leaves one dead"),
+            (None, "Huntsville police investigate Hollow Road shooting"),
+            (None, "Earthquake strikes Indonesia, tsunami warning issued"),
+        ];
+        let idx = TermIndex::build(docs.iter().map(|&(a, b)| (a, b)), &cfg);
+        assert_eq!(idx.candidate_pairs(10), vec![(0, 1)]);
+        assert!(idx.vector(0).cosine(idx.vector(1)) > idx.vector(0).cosine(idx.vector(2)));
+    }
+}
