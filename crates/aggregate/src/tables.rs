@@ -1,0 +1,125 @@
+//! Building the output tables as polars data frames.
+
+use polars::prelude::*;
+
+use ingest::{Article, Reject};
+
+use crate::AggregateError;
+
+fn err(table: &'static str) -> impl Fn(PolarsError) -> AggregateError {
+    move |source| AggregateError::Polars { table, source }
+}
+
+/// Per-article values computed after ingestion (clustering results).
+#[derive(Debug, Clone, Default)]
+pub struct ArticleExtras {
+    pub event_id: Vec<Option<u32>>,
+    pub story_id: Vec<Option<u32>>,
+}
+
+fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// `articles.parquet`: one row per ingested article, keyed by the input id.
+pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<DataFrame, AggregateError> {
+    let s = |f: &dyn Fn(&Article) -> Option<String>| articles.iter().map(f).collect::<Vec<Option<String>>>();
+    let u = |f: &dyn Fn(&Article) -> u32| articles.iter().map(f).collect::<Vec<u32>>();
+    let dates: Vec<Option<i32>> = articles.iter().map(|a| a.date.map(days_since_epoch)).collect();
+    let date = Column::new("date".into(), dates).cast(&DataType::Date).map_err(err("articles"))?;
+    let mut cols = vec![
+        Column::new("id".into(), articles.iter().map(|a| a.id.clone()).collect::<Vec<_>>()),
+        Column::new("source_file".into(), articles.iter().map(|a| a.origin.file.display().to_string()).collect::<Vec<_>>()),
+        Column::new("source_record".into(), articles.iter().map(|a| a.origin.record).collect::<Vec<_>>()),
+        Column::new("format".into(), articles.iter().map(|a| a.format.as_str()).collect::<Vec<_>>()),
+        Column::new("url".into(), s(&|a| a.url.clone())),
+        Column::new("title".into(), s(&|a| a.title.clone())),
+        date,
+        Column::new("date_source".into(), s(&|a| a.date_source.map(|d| d.as_str().to_string()))),
+        Column::new("outlet".into(), s(&|a| a.outlet.clone())),
+        Column::new("place".into(), s(&|a| a.place.clone())),
+        Column::new("language".into(), s(&|a| a.language.clone())),
+        Column::new("text".into(), articles.iter().map(|a| a.text.clone()).collect::<Vec<_>>()),
+        Column::new("n_sentences".into(), u(&|a| a.sentences.len() as u32)),
+        Column::new("duplicate_of".into(), s(&|a| a.duplicate_of.clone())),
+        Column::new("removed_comment".into(), u(&|a| a.removed.comment)),
+        Column::new("removed_widget".into(), u(&|a| a.removed.widget)),
+        Column::new("removed_spam".into(), u(&|a| a.removed.spam)),
+        Column::new("removed_repeated".into(), u(&|a| a.removed.repeated)),
+        Column::new("removed_furniture".into(), u(&|a| a.removed.furniture)),
+        Column::new("removed_fragment".into(), u(&|a| a.removed.fragment)),
+        Column::new("removed_byline".into(), u(&|a| a.removed.byline)),
+        Column::new("raw_bytes".into(), articles.iter().map(|a| a.raw_bytes as u64).collect::<Vec<_>>()),
+    ];
+    if !extras.event_id.is_empty() {
+        cols.push(Column::new("event_id".into(), extras.event_id.clone()));
+        cols.push(Column::new("story_id".into(), extras.story_id.clone()));
+    }
+    DataFrame::new(articles.len(), cols).map_err(err("articles"))
+}
+
+/// `sentences.parquet`: article id, sentence index, text.
+pub fn sentences_frame(articles: &[Article]) -> Result<DataFrame, AggregateError> {
+    let n: usize = articles.iter().map(|a| a.sentences.len()).sum();
+    let mut ids = Vec::with_capacity(n);
+    let mut idx = Vec::with_capacity(n);
+    let mut text = Vec::with_capacity(n);
+    for a in articles {
+        for (i, s) in a.sentences.iter().enumerate() {
+            ids.push(a.id.as_str());
+            idx.push(i as u32);
+            text.push(s.as_str());
+        }
+    }
+    DataFrame::new(
+        n,
+        vec![Column::new("article_id".into(), ids), Column::new("index".into(), idx), Column::new("text".into(), text)],
+    )
+    .map_err(err("sentences"))
+}
+
+/// `rejects.parquet`: every skipped input item with file, line/record and reason.
+pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame, AggregateError> {
+    DataFrame::new(
+        rejects.len(),
+        vec![
+            Column::new("file".into(), rejects.iter().map(|r| r.origin.file.display().to_string()).collect::<Vec<_>>()),
+            Column::new("record".into(), rejects.iter().map(|r| r.origin.record).collect::<Vec<_>>()),
+            Column::new("id".into(), rejects.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
+            Column::new("reason".into(), rejects.iter().map(|r| r.reason.clone()).collect::<Vec<_>>()),
+        ],
+    )
+    .map_err(err("rejects"))
+}
+
+/// A column of fixed-size f32 vectors (`Array(Float32, dim)`).
+fn vector_column(name: &str, vectors: &[Vec<f32>], dim: usize) -> Result<Column, PolarsError> {
+    let flat: Vec<f32> = vectors
+        .iter()
+        .flat_map(|v| if v.len() == dim { v.clone() } else { vec![f32::NAN; dim] })
+        .collect();
+    let s = Series::new(name.into(), flat);
+    if vectors.is_empty() {
+        return Series::new_empty(name.into(), &DataType::Array(Box::new(DataType::Float32), dim)).cast(&DataType::Array(Box::new(DataType::Float32), dim)).map(Column::from);
+    }
+    Ok(s.reshape_array(&[ReshapeDimension::Infer, ReshapeDimension::new(dim as i64)])?.into())
+}
+
+/// `embeddings.parquet`: one article vector per article.
+pub fn embeddings_frame(ids: &[&str], vectors: &[Vec<f32>], dim: usize) -> Result<DataFrame, AggregateError> {
+    let vec = vector_column("vector", vectors, dim).map_err(err("embeddings"))?;
+    DataFrame::new(ids.len(), vec![Column::new("article_id".into(), ids), vec]).map_err(err("embeddings"))
+}
+
+/// `sentence_embeddings.parquet`: one vector per sentence (index 0 is the
+/// first body sentence; the title, when embedded, has index -1).
+pub fn sentence_embeddings_frame(
+    ids: &[&str],
+    index: &[i32],
+    vectors: &[Vec<f32>],
+    dim: usize,
+) -> Result<DataFrame, AggregateError> {
+    let vec = vector_column("vector", vectors, dim).map_err(err("sentence_embeddings"))?;
+    DataFrame::new(ids.len(), vec![Column::new("article_id".into(), ids), Column::new("index".into(), index), vec])
+        .map_err(err("sentence_embeddings"))
+}

@@ -1,0 +1,271 @@
+//! `storyline`: turns folders of scraped news articles into events and stories.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use pipeline::{Progress, RunOptions, Settings};
+
+#[derive(Parser)]
+#[command(name = "storyline", version, about = "Turns piles of scraped news articles into events and stories")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Output folder for the parquet tables and manifest.json.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Settings file (TOML, see storyline.toml); defaults otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override one setting, `KEY=VALUE` (cluster settings), repeatable.
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Model folder (sentence-transformers all-MiniLM-L6-v2). Default: $STORYLINE_MODEL or the cache.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Do not read or write the on-disk embedding cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bars and no summary.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the pipeline over files and folders of articles (.txt, .jsonl, .csv, .html).
+    Run {
+        /// Input files or folders.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the pipeline on a gold-labelled JSONL file and score its events.
+    Eval {
+        /// JSONL with `id`, `event`, `title`, `date`, `text`.
+        #[arg(long)]
+        gold: PathBuf,
+        /// Try settings, `KEY=V1,V2,...` (repeatable: the grid of all combinations).
+        #[arg(long)]
+        sweep: Vec<String>,
+        /// Append the evaluation records (JSON lines) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+struct Bar {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+    quiet: bool,
+}
+
+impl Progress for Bar {
+    fn start(&self, stage: &str, total: u64, unit: &str) {
+        if self.quiet {
+            return;
+        }
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template(&format!("{{prefix:>8}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}})"))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.set_prefix(stage.to_string());
+        if let Ok(mut g) = self.bar.lock() {
+            *g = Some(b);
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Some(b) = self.bar.lock().ok().and_then(|g| g.clone()) {
+            b.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().ok().and_then(|mut g| g.take()) {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn settings(common: &Common) -> Result<Settings> {
+    let mut s = match &common.config {
+        Some(p) => Settings::load(p)?,
+        None => Settings::default(),
+    };
+    for kv in &common.set {
+        let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
+        s.set(k, v)?;
+    }
+    Ok(s)
+}
+
+fn options(common: &Common, inputs: Vec<PathBuf>) -> RunOptions {
+    RunOptions {
+        inputs,
+        out: common.out.clone(),
+        model_dir: common.model.clone().unwrap_or_else(pipeline::default_model_dir),
+        cache_dir: (!common.no_cache).then(pipeline::default_cache_dir),
+        model_threads: common.threads.unwrap_or(0),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let common = match &cli.cmd {
+        Cmd::Run { common, .. } | Cmd::Eval { common, .. } => common,
+    };
+    if let Some(n) = common.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("cannot set up threads")?;
+    }
+    let bar = Bar { bar: std::sync::Mutex::new(None), quiet: common.quiet };
+    match cli.cmd {
+        Cmd::Run { input, common } => {
+            let s = settings(&common)?;
+            let t = Instant::now();
+            let report = pipeline::run(&options(&common, input), &s, &bar)?;
+            if !common.quiet {
+                summary(&report, &common.out, t.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Cmd::Eval { gold, sweep, record, common } => eval(&gold, &sweep, record.as_deref(), &common, &bar),
+    }
+}
+
+fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
+    let c = &r.clustering;
+    let dups = r.articles.iter().filter(|a| a.duplicate_of.is_some()).count();
+    let sentences: usize = r.articles.iter().map(|a| a.sentences.len()).sum();
+    println!(
+        "{} articles ({} near-duplicates, {} sentences), {} skipped, {} warnings",
+        r.articles.len(),
+        dups,
+        sentences,
+        r.rejects.len(),
+        r.warnings
+    );
+    let mut sizes = vec![0usize; c.n_events];
+    for &e in &c.event {
+        sizes[e as usize] += 1;
+    }
+    let singletons = sizes.iter().filter(|&&n| n == 1).count();
+    println!("{} events ({} single-article), {} stories", c.n_events, singletons, c.n_stories);
+    let mut order: Vec<usize> = (0..c.n_events).collect();
+    order.sort_by_key(|&e| (std::cmp::Reverse(sizes[e]), e));
+    for &e in order.iter().take(5).filter(|&&e| sizes[e] > 1) {
+        let first = c.event.iter().position(|&x| x as usize == e).unwrap_or(0);
+        let a = &r.articles[first];
+        let label = a.title.clone().or_else(|| a.sentences.first().cloned()).unwrap_or_default();
+        let label: String = label.chars().take(90).collect();
+        println!("  event {e:>4}: {:>3} articles  {label}", sizes[e]);
+    }
+    for reject in r.rejects.iter().take(10) {
+        println!("  skipped {reject}");
+    }
+    if r.rejects.len() > 10 {
+        println!("  ... and {} more skipped (see rejects.parquet)", r.rejects.len() - 10);
+    }
+    println!("outputs in {} ({secs:.1} s)", out.display());
+}
+
+/// Expands `KEY=V1,V2` sweeps into the grid of override lists.
+fn grid(sweeps: &[String]) -> Result<Vec<Vec<(String, String)>>> {
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for s in sweeps {
+        let (k, vs) = s.split_once('=').with_context(|| format!("--sweep {s}: expected KEY=V1,V2,..."))?;
+        let mut next = Vec::new();
+        for g in &grid {
+            for v in vs.split(',').filter(|v| !v.is_empty()) {
+                let mut g = g.clone();
+                g.push((k.to_string(), v.to_string()));
+                next.push(g);
+            }
+        }
+        grid = next;
+    }
+    Ok(grid)
+}
+
+fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::path::Path>, common: &Common, bar: &Bar) -> Result<()> {
+    let gold = pipeline::read_gold(gold_path)?;
+    let base = settings(common)?;
+    let t = Instant::now();
+    let report = pipeline::run(&options(common, vec![gold_path.to_path_buf()]), &base, bar)?;
+    let run_secs = t.elapsed().as_secs_f64();
+    let corpus = gold_path.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+    let combos = grid(sweeps)?;
+    if !common.quiet && combos.len() > 1 {
+        bar.start("sweep", combos.len() as u64, "settings");
+    }
+    let records: Vec<Result<pipeline::EvalRecord>> = combos
+        .par_iter()
+        .map(|overrides| {
+            let t = Instant::now();
+            let mut s = base.clone();
+            for (k, v) in overrides {
+                s.set(k, v)?;
+            }
+            let clustering = if overrides.is_empty() {
+                report.clustering.clone()
+            } else {
+                pipeline::cluster_articles(&report.articles, &report.vectors, &s)
+            };
+            let (scores, missing) = pipeline::score_run(&report.articles, &clustering.event, &gold);
+            bar.inc(1);
+            Ok(pipeline::EvalRecord {
+                corpus: corpus.clone(),
+                settings_hash: s.hash(),
+                git_revision: report.manifest.git_revision.clone(),
+                overrides: overrides.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                scores,
+                missing,
+                seconds: if overrides.is_empty() { run_secs } else { t.elapsed().as_secs_f64() },
+            })
+        })
+        .collect();
+    bar.finish();
+    let records: Vec<pipeline::EvalRecord> = records.into_iter().collect::<Result<_>>()?;
+    println!("{:<10} {:<40} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7}", "corpus", "settings", "B3-P", "B3-R", "B3-F1", "pw-P", "pw-R", "pw-F1", "ARI", "events");
+    for r in &records {
+        let s = &r.scores;
+        let name = if r.overrides.is_empty() { format!("default ({})", r.settings_hash) } else { r.overrides.join(" ") };
+        println!(
+            "{:<10} {:<40} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7}",
+            r.corpus, name, s.bcubed.precision, s.bcubed.recall, s.bcubed.f1, s.pairwise.precision, s.pairwise.recall, s.pairwise.f1, s.ari, s.predicted_clusters
+        );
+    }
+    if records.len() > 1 {
+        if let Some(best) = records.iter().max_by(|a, b| a.scores.bcubed.f1.total_cmp(&b.scores.bcubed.f1)) {
+            println!("best B3-F1 on {}: {:.3} with {}", best.corpus, best.scores.bcubed.f1, best.overrides.join(" "));
+        }
+    }
+    let json: String = records.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect();
+    let eval_path = common.out.join("eval.json");
+    aggregate::write_atomic(&eval_path, |f| std::io::Write::write_all(f, json.as_bytes()))?;
+    if let Some(p) = record {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
+        f.write_all(json.as_bytes())?;
+    }
+    Ok(())
+}

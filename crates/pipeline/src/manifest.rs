@@ -1,0 +1,124 @@
+//! Writing a run's tables and its manifest.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use aggregate::{write_atomic, write_parquet};
+use ingest::{Article, Reject};
+
+use crate::run::{ids, Embedded};
+use crate::{PipelineError, Settings};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl InputFile {
+    pub fn describe(p: &Path) -> Self {
+        let (bytes, sha256) = match std::fs::File::open(p) {
+            Ok(mut f) => {
+                let mut h = Sha256::new();
+                let n = std::io::copy(&mut f, &mut h).unwrap_or(0);
+                (n, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+            }
+            Err(_) => (0, String::new()),
+        };
+        Self { path: p.display().to_string(), bytes, sha256 }
+    }
+}
+
+/// `manifest.json`: what produced a run's outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub version: String,
+    pub git_revision: Option<String>,
+    pub started_at: String,
+    pub settings: Settings,
+    pub settings_hash: String,
+    pub model_sha256: String,
+    pub inputs: Vec<InputFile>,
+    pub rows: Vec<(String, usize)>,
+    pub seconds: Vec<(String, f64)>,
+    pub warnings: usize,
+    pub rejects: usize,
+    pub threads: usize,
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl Manifest {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        started: chrono::DateTime<chrono::Utc>,
+        settings: &Settings,
+        model_sha256: &str,
+        inputs: Vec<InputFile>,
+        rows: Vec<(String, usize)>,
+        seconds: Vec<(&str, f64)>,
+        warnings: usize,
+        rejects: usize,
+    ) -> Self {
+        Self {
+            tool: "storyline".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_revision: git_revision(),
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            settings: settings.clone(),
+            settings_hash: settings.hash(),
+            model_sha256: model_sha256.into(),
+            inputs,
+            rows,
+            seconds: seconds.into_iter().map(|(s, t)| (s.to_string(), t)).collect(),
+            warnings,
+            rejects,
+            threads: rayon::current_num_threads(),
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), PipelineError> {
+        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        write_atomic(path, |f| std::io::Write::write_all(f, &json))?;
+        Ok(())
+    }
+}
+
+/// Writes every parquet table of a run; returns (file, rows) pairs.
+pub(crate) fn write_outputs(
+    out: &Path,
+    articles: &[Article],
+    rejects: &[Reject],
+    embedded: &Embedded,
+    clustering: &cluster::Clustering,
+) -> Result<Vec<(String, usize)>, PipelineError> {
+    std::fs::create_dir_all(out).map_err(|source| PipelineError::Io { path: out.to_path_buf(), source })?;
+    let mut counts = Vec::new();
+    let mut put = |name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
+        let p: PathBuf = out.join(name);
+        counts.push((name.to_string(), df.height()));
+        write_parquet(&p, &mut df)?;
+        Ok(())
+    };
+    let extras = aggregate::ArticleExtras {
+        event_id: clustering.event.iter().map(|&e| Some(e)).collect(),
+        story_id: clustering.story.iter().map(|&s| Some(s)).collect(),
+    };
+    put("articles.parquet", aggregate::articles_frame(articles, &extras)?)?;
+    put("sentences.parquet", aggregate::sentences_frame(articles)?)?;
+    put("rejects.parquet", aggregate::rejects_frame(rejects)?)?;
+    let ids = ids(articles);
+    put("embeddings.parquet", aggregate::embeddings_frame(&ids, &embedded.articles, embedded.dim)?)?;
+    let s_ids: Vec<&str> = embedded.sentences.iter().map(|(i, _, _)| ids[*i]).collect();
+    let s_idx: Vec<i32> = embedded.sentences.iter().map(|(_, j, _)| *j).collect();
+    let s_vec: Vec<Vec<f32>> = embedded.sentences.iter().map(|(_, _, v)| v.clone()).collect();
+    put("sentence_embeddings.parquet", aggregate::sentence_embeddings_frame(&s_ids, &s_idx, &s_vec, embedded.dim)?)?;
+    Ok(counts)
+}
