@@ -173,6 +173,11 @@ pub(crate) fn extract(
         }
         i += 1;
     }
+    if consumed.len() == lines.len() {
+        // A one-line article ("Robbers in drag steal e80 million ..."): its only
+        // line is both title and body.
+        consumed.retain(|&i| m.title.as_deref() != Some(lines[i].as_str()));
+    }
     for &i in consumed.iter().rev() {
         lines.remove(i);
         removed.add(RemovalReason::Byline);
@@ -180,7 +185,7 @@ pub(crate) fn extract(
     if let Some(t) = &m.title {
         // The title repeated as the first body line.
         let key = crate::clean::paragraph_key(t);
-        if lines.first().is_some_and(|l| crate::clean::paragraph_key(l) == key) {
+        if lines.len() > 1 && lines.first().is_some_and(|l| crate::clean::paragraph_key(l) == key) {
             lines.remove(0);
             removed.add(RemovalReason::Repeated);
         }
@@ -309,6 +314,13 @@ mod tests {
         let (m, _) = run(&["BAGHDAD, Dec. 1 (Xinhua) -- Talks went on, as agreed in July 2021 by both sides."]);
         assert_eq!(m.date, NaiveDate::from_ymd_opt(2021, 12, 1));
         assert_eq!(m.date_source, Some(DateSource::Dateline));
+    }
+
+    #[test]
+    fn one_line_article_keeps_its_body() {
+        let (m, body) = run(&["Robbers in drag steal e80 million from Paris diamond store in biggest French heist"]);
+        assert!(m.title.is_some());
+        assert_eq!(body.len(), 1);
     }
 
     #[test]
