@@ -147,6 +147,10 @@ static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// "streets.Four people": paragraphs glued together by the scraper.
+static GLUED_SENTENCES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"([a-z]{3,}[.!?][”"’)]?)([A-Z][a-z])"#).expect("static regex"));
+
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -220,11 +224,14 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut seen = HashSet::new();
     let mut lines = Vec::with_capacity(cut);
     for line in &raw[..cut] {
-        let stripped = if INLINE_WIDGET.is_match(line) {
+        let mut stripped = if INLINE_WIDGET.is_match(line) {
             collapse_spaces(&INLINE_WIDGET.replace_all(line, " "))
         } else {
             line.clone()
         };
+        if GLUED_SENTENCES.is_match(&stripped) {
+            stripped = GLUED_SENTENCES.replace_all(&stripped, "$1 $2").into_owned();
+        }
         if stripped.is_empty() {
             removed.add(RemovalReason::Widget);
             continue;
@@ -277,6 +284,12 @@ mod tests {
         let c = clean_lines("Same para here.\n\nOther para.\n\nSame  para here.\n\nsame para HERE");
         assert_eq!(c.lines, vec!["Same para here.", "Other para."]);
         assert_eq!(c.removed.repeated, 2);
+    }
+
+    #[test]
+    fn unglues_sentences() {
+        let c = clean_lines("Injured in South Los Angeles.According to investigators, it was at abc7.com today.");
+        assert_eq!(c.lines, vec!["Injured in South Los Angeles. According to investigators, it was at abc7.com today."]);
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub(crate) struct Staged {
 impl Staged {
     pub(crate) fn new(doc: RawDoc) -> Result<Self, Reject> {
         let reject = |reason: &str| Reject { origin: doc.origin.clone(), id: Some(doc.id.clone()), reason: reason.to_string() };
-        if doc.text.trim().is_empty() {
-            return Err(reject("empty article: no text"));
+        let field_title = doc.title.as_deref().map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|t| !t.is_empty());
+        if doc.text.trim().is_empty() && field_title.is_none() {
+            return Err(reject("empty article: no text and no title"));
         }
         let mut warnings = Vec::new();
         let field_date = match doc.date.as_deref() {
@@ -50,10 +51,21 @@ impl Staged {
         let mut lines = cleaned.lines;
         let mut removed = cleaned.removed;
         let url_outlet = doc.source.clone().or_else(|| doc.url.as_deref().and_then(outlet_from_url));
-        let title = doc.title.as_deref().map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "));
-        let meta = extract(title.as_deref(), field_date, url_outlet, &mut lines, &mut removed);
+        let meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut removed);
         if lines.is_empty() {
-            return Err(reject("empty article: nothing left after removing page noise"));
+            // A scrape of a sign-up wall or a consent page: the title field is
+            // all that tells what the article was about.
+            match &field_title {
+                Some(t) => {
+                    warnings.push(if doc.text.trim().is_empty() {
+                        "no text: the article is its title only".to_string()
+                    } else {
+                        "the text was only page noise: the article is its title only".to_string()
+                    });
+                    lines.push(t.clone());
+                }
+                None => return Err(reject("empty article: nothing left after removing page noise")),
+            }
         }
         Ok(Self {
             origin: doc.origin,
@@ -128,6 +140,7 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
             groups.entry(o).or_default().push(i);
         }
     }
+    let groups: HashMap<String, Vec<usize>> = groups.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let mut furniture: HashMap<String, HashSet<String>> = HashMap::new();
     for (outlet, members) in &groups {
         if members.len() < min_articles {
@@ -149,6 +162,7 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
             furniture.insert(outlet.to_string(), lines);
         }
     }
+    strip_title_suffixes(staged, &groups, min_articles);
     for s in staged.iter_mut() {
         let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
         let keep: Vec<bool> = s.lines.iter().map(|l| !lines.contains(&paragraph_key(l))).collect();
@@ -160,6 +174,35 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
         s.lines.retain(|_| *it.next().unwrap_or(&true));
         for _ in s.lines.len()..before {
             s.removed.add(RemovalReason::Furniture);
+        }
+    }
+}
+
+/// The site name after the last " - " or " | " of a title.
+fn title_suffix(title: &str) -> Option<(usize, &str)> {
+    let i = title.rfind(" - ").into_iter().chain(title.rfind(" | ")).max()?;
+    let suffix = title[i + 3..].trim();
+    (!suffix.is_empty()).then_some((i, suffix))
+}
+
+/// Removes a site name from titles ("Shooting sends ... - WAFF-TV: News,
+/// Weather and Sports for Huntsville, AL") when at least `min_articles`
+/// titles of the outlet end with it.
+fn strip_title_suffixes(staged: &mut [Staged], groups: &HashMap<String, Vec<usize>>, min_articles: usize) {
+    for members in groups.values() {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for &i in members {
+            if let Some((_, suf)) = staged[i].meta.title.as_deref().and_then(title_suffix) {
+                *counts.entry(suf.to_string()).or_default() += 1;
+            }
+        }
+        for &i in members {
+            let Some(title) = staged[i].meta.title.clone() else { continue };
+            if let Some((at, suf)) = title_suffix(&title) {
+                if counts.get(suf).is_some_and(|&n| n >= min_articles) && at > 0 {
+                    staged[i].meta.title = Some(title[..at].trim().to_string());
+                }
+            }
         }
     }
 }

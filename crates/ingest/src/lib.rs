@@ -211,7 +211,7 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
         a.duplicate_of = d;
     }
     for r in &rejects {
-        tracing::warn!(origin = %r.origin, "skipped: {}", r.reason);
+        tracing::debug!(origin = %r.origin, "skipped: {}", r.reason);
     }
     Ingested { articles, rejects, warnings, files: Vec::new(), bytes: 0 }
 }

@@ -75,7 +75,7 @@ fn split_paragraph(p: &str, out: &mut Vec<String>) {
                 in_quote = false;
             }
         }
-        if matches!(c, '.' | '!' | '?' | '…') {
+        if matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？' | '؟') {
             // Include following closing punctuation and quotes; a closing quote
             // right after the stop ends the quotation we are in.
             let mut j = i + 1;
@@ -112,7 +112,7 @@ fn splits_here(p: &str, chars: &[(usize, char)], start: usize, stop: usize, next
         k += 1;
     }
     let Some(&(_, n)) = chars.get(k) else { return true };
-    if !(n.is_uppercase() || n.is_numeric() || matches!(n, '"' | '“' | '\'' | '‘' | '(' | '[' | '«' | '¿' | '¡')) {
+    if !(n.is_uppercase() || (n.is_alphabetic() && !n.is_lowercase()) || n.is_numeric() || matches!(n, '"' | '“' | '\'' | '‘' | '(' | '[' | '«' | '¿' | '¡')) {
         return false;
     }
     if chars[stop].1 != '.' {
