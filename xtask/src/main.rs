@@ -35,6 +35,21 @@ enum Cmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Score the pipeline's events against a gold-labelled JSONL file.
+    Eval {
+        /// JSONL with `id`, `event`, `date`, `title`, `text`; default: every ../shared/datasets/*/dev.jsonl.
+        #[arg(long)]
+        gold: Vec<PathBuf>,
+        /// Try settings in parallel, `KEY=V1,V2,...` (repeatable: a grid).
+        #[arg(long)]
+        sweep: Vec<String>,
+        /// Override one setting, `KEY=VALUE`.
+        #[arg(long = "set")]
+        set: Vec<String>,
+        /// Output folder (one sub-folder per corpus).
+        #[arg(long, default_value = "out/eval")]
+        out: PathBuf,
+    },
     /// Run every check CI runs: clippy (-D warnings) and the whole test suite.
     Test {
         /// Extra arguments for the test runner (a filter, say).
@@ -52,6 +67,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Pipeline { input, out, config } => util::pipeline(&input, &out, config.as_deref()),
+        Cmd::Eval { gold, sweep, set, out } => util::eval(&gold, &sweep, &set, &out),
         Cmd::Test { args } => util::test(&args),
     }
 }

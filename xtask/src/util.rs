@@ -105,3 +105,47 @@ pub fn test(args: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The labelled development corpora beside the repository.
+fn shared_datasets() -> PathBuf {
+    workspace_root().join("../shared/datasets")
+}
+
+pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path) -> Result<()> {
+    let gold: Vec<PathBuf> = if gold.is_empty() {
+        let dir = shared_datasets();
+        if !dir.is_dir() {
+            bail!(
+                "no --gold file given and {} does not exist: the labelled corpora (ECB+, GVC, GVA) live in ../shared/datasets beside the repository; pass --gold FILE.jsonl",
+                dir.display()
+            );
+        }
+        ["ecbplus", "gvc", "gva"].iter().map(|c| dir.join(c).join("dev.jsonl")).filter(|p| p.is_file()).collect()
+    } else {
+        gold.to_vec()
+    };
+    for g in &gold {
+        if !g.is_file() {
+            bail!("gold file {} does not exist", g.display());
+        }
+    }
+    let paths = setup::ensure()?;
+    let bin = build_storyline(&paths)?;
+    let record = out.join("history.jsonl");
+    std::fs::create_dir_all(out)?;
+    for g in &gold {
+        let corpus = g.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+        let mut c = Command::new(&bin);
+        c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
+        c.arg("eval").arg("--gold").arg(g).arg("--out").arg(out.join(&corpus)).arg("--record").arg(&record);
+        for s in sweep {
+            c.arg("--sweep").arg(s);
+        }
+        for s in set {
+            c.arg("--set").arg(s);
+        }
+        run(c)?;
+    }
+    println!("evaluation records appended to {}", record.display());
+    Ok(())
+}

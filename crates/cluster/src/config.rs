@@ -11,6 +11,10 @@ pub struct ClusterConfig {
     pub dense_weight: f32,
     /// Weight of the TF-IDF cosine (rare words, names, numbers).
     pub lexical_weight: f32,
+    /// Weight of the best-matching pair of lead sentences (title included).
+    pub sentence_weight: f32,
+    /// How many leading sentences (after the title) take part in best matching.
+    pub lead_sentences: usize,
     /// Two groups of articles merge into one event while the mean similarity
     /// of their cross pairs is at least this.
     pub threshold: f32,
@@ -20,6 +24,9 @@ pub struct ClusterConfig {
     pub time_scale_days: f32,
     /// ... but never below this factor. No penalty when a date is missing.
     pub time_floor: f32,
+    /// When a date is missing, similarity is multiplied by this if the years
+    /// the two texts are about differ.
+    pub year_mismatch: f32,
     /// Articles further apart than this many days are never one event.
     pub max_gap_days: f32,
     /// Per article, how many of its strongest terms propose candidate pairs.
@@ -28,8 +35,15 @@ pub struct ClusterConfig {
     pub max_term_df_ratio: f32,
     /// Terms (or dense buckets) with longer posting lists never propose candidates.
     pub max_postings: usize,
+    /// Dense candidates: LSH bands of `lsh_bits` random hyperplanes each.
+    pub lsh_bands: usize,
+    pub lsh_bits: usize,
     /// At most this many terms kept per article vector.
     pub max_terms: usize,
+    /// Story similarity: weight of the cosine of event centroids (topic) ...
+    pub story_dense_weight: f32,
+    /// ... and of their TF-IDF centroids (shared names and places).
+    pub story_lexical_weight: f32,
     /// Events merge into one story while their mean similarity is at least this.
     pub story_threshold: f32,
     /// Events further apart than this many days are never one story.
@@ -39,18 +53,25 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         Self {
-            dense_weight: 0.5,
-            lexical_weight: 0.5,
-            threshold: 0.45,
+            dense_weight: 0.2,
+            lexical_weight: 1.0,
+            sentence_weight: 0.3,
+            lead_sentences: 5,
+            threshold: 0.28,
             edge_min: 0.2,
-            time_scale_days: 14.0,
-            time_floor: 0.3,
-            max_gap_days: 60.0,
+            time_scale_days: 45.0,
+            time_floor: 0.7,
+            year_mismatch: 0.7,
+            max_gap_days: 1000.0,
             top_terms: 15,
             max_term_df_ratio: 0.05,
             max_postings: 60,
+            lsh_bands: 12,
+            lsh_bits: 8,
             max_terms: 300,
-            story_threshold: 0.35,
+            story_dense_weight: 1.0,
+            story_lexical_weight: 1.0,
+            story_threshold: 0.45,
             story_max_gap_days: 1500.0,
         }
     }
@@ -67,6 +88,11 @@ pub enum ConfigError {
 }
 
 impl ClusterConfig {
+    /// The similarity is a weighted mean: weights need not sum to one.
+    pub fn weight_sum(&self) -> f32 {
+        (self.dense_weight + self.lexical_weight + self.sentence_weight).max(f32::EPSILON)
+    }
+
     /// Sets one field from `key=value` text (used by parameter sweeps).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let mut table = toml::Table::try_from(&*self).map_err(|e| ConfigError::Invalid { key: key.into(), reason: e.to_string() })?;

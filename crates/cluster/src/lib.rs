@@ -7,10 +7,11 @@
 
 mod config;
 mod graph;
+mod lsh;
 pub mod metrics;
 mod terms;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
 pub use config::{ClusterConfig, ConfigError};
@@ -22,6 +23,8 @@ pub use terms::{TermIndex, TermVector};
 pub struct Doc<'a> {
     /// L2-normalised article vector (may be empty when the article had no text to embed).
     pub vector: &'a [f32],
+    /// Vectors of the title and lead sentences, for best-match similarity.
+    pub lead: &'a [&'a [f32]],
     pub title: Option<&'a str>,
     pub text: &'a str,
     pub date: Option<NaiveDate>,
@@ -47,6 +50,19 @@ pub fn dense_cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The highest cosine between a lead sentence of one article and one of the
+/// other: two reports of one happening usually share one near-identical
+/// statement of it, even when the rest differs.
+pub fn best_match(a: &[&[f32]], b: &[&[f32]]) -> f32 {
+    let mut best = 0.0f32;
+    for x in a {
+        for y in b {
+            best = best.max(dense_cosine(x, y));
+        }
+    }
+    best
+}
+
 /// Days between two optional dates (None when either is missing).
 fn gap_days(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Option<f32> {
     Some((a? - b?).num_days().unsigned_abs() as f32)
@@ -68,8 +84,14 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
         return Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
     }
     let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
+    // The year each article is about: its date's, else the year its text names most.
+    let years: Vec<Option<i32>> = docs.par_iter().map(|d| d.date.map(|x| x.year()).or_else(|| terms::dominant_year(d.text))).collect();
     // Candidate pairs: docs sharing a rare term, within the time window.
-    let cands = index.candidate_pairs(cfg.max_postings);
+    let vectors: Vec<&[f32]> = docs.iter().map(|d| d.vector).collect();
+    let cands = lsh::union(
+        index.candidate_pairs(cfg.max_postings),
+        lsh::dense_candidates(&vectors, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
+    );
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
         .filter_map(|&(i, j)| {
@@ -77,7 +99,12 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
             if gap.is_some_and(|g| g > cfg.max_gap_days) {
                 return None;
             }
-            let s = pair_similarity(&docs[i], &docs[j], index.vector(i), index.vector(j), gap, cfg);
+            let mut s = pair_similarity(&docs[i], &docs[j], index.vector(i), index.vector(j), gap, cfg);
+            if gap.is_none() && years[i].is_some() && years[j].is_some() && years[i] != years[j] {
+                // Undated look-alikes: two earthquakes, two Oscar ceremonies,
+                // told apart by the year their text is about.
+                s *= cfg.year_mismatch;
+            }
             (s >= cfg.edge_min).then_some((i, j, s))
         })
         .collect();
@@ -105,7 +132,11 @@ pub fn pair_similarity(
 ) -> f32 {
     let dense = dense_cosine(a.vector, b.vector);
     let lex = ta.cosine(tb);
-    let s = cfg.dense_weight * dense + cfg.lexical_weight * lex;
+    let mut s = cfg.dense_weight * dense + cfg.lexical_weight * lex;
+    if cfg.sentence_weight != 0.0 {
+        s += cfg.sentence_weight * best_match(a.lead, b.lead);
+    }
+    let s = s / cfg.weight_sum();
     s * time_factor(gap, cfg.time_scale_days, cfg.time_floor)
 }
 
@@ -144,7 +175,11 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
         })
         .collect();
     let story_index = TermIndex::from_vectors(term_centroids);
-    let cands = story_index.candidate_pairs(cfg.max_postings);
+    let centroid_refs: Vec<&[f32]> = centroids.iter().map(Vec::as_slice).collect();
+    let cands = lsh::union(
+        story_index.candidate_pairs(cfg.max_postings),
+        lsh::dense_candidates(&centroid_refs, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
+    );
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
         .filter_map(|&(a, b)| {
@@ -152,8 +187,9 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
             if gap.is_some_and(|g| g > cfg.story_max_gap_days) {
                 return None;
             }
-            let s = cfg.dense_weight * dense_cosine(&centroids[a], &centroids[b])
-                + cfg.lexical_weight * story_index.vector(a).cosine(story_index.vector(b));
+            let s = (cfg.story_dense_weight * dense_cosine(&centroids[a], &centroids[b])
+                + cfg.story_lexical_weight * story_index.vector(a).cosine(story_index.vector(b)))
+                / (cfg.story_dense_weight + cfg.story_lexical_weight).max(f32::EPSILON);
             (s >= cfg.story_threshold).then_some((a, b, s))
         })
         .collect();

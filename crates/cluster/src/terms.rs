@@ -18,6 +18,22 @@ const STOPWORDS: &[&str] = &[
     "whom", "why", "will", "with", "would", "you", "your", "told", "according", "year", "years", "week", "day", "time",
 ];
 
+/// The year a text mentions most often (1900-2099; ties go to the later
+/// year), or `None` when it names no year.
+pub fn dominant_year(text: &str) -> Option<i32> {
+    let mut counts: HashMap<i32, u32> = HashMap::new();
+    for w in text.split(|c: char| !c.is_ascii_digit()) {
+        if w.len() == 4 {
+            if let Ok(y) = w.parse::<i32>() {
+                if (1900..2100).contains(&y) {
+                    *counts.entry(y).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts.into_iter().max_by_key(|&(y, n)| (n, y)).map(|(y, _)| y)
+}
+
 /// A sparse, L2-normalised term vector sorted by term id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermVector(pub Vec<(u32, f32)>);
@@ -210,6 +226,13 @@ fn top_terms(v: &TermVector, df: &[u32], max_df: u32, k: usize) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dominant_year_counts_mentions() {
+        assert_eq!(dominant_year("In 2013, after 2009 and again in 2013, the 12345 people"), Some(2013));
+        assert_eq!(dominant_year("no year, 300 people"), None);
+        assert_eq!(dominant_year("2008 and 2009"), Some(2009));
+    }
 
     #[test]
     fn terms_keep_names_and_numbers() {

@@ -45,6 +45,9 @@ pub fn normalise(v: &mut [f32]) {
     }
 }
 
+/// Sentences embedded between two flushes of the cache file.
+const FLUSH_EVERY: usize = 4096;
+
 /// Embeds `sentences` through `cache`: texts already cached are not embedded
 /// again, identical texts are embedded once. Returns one vector per input.
 pub fn embed_cached(
@@ -68,12 +71,15 @@ pub fn embed_cached(
     }
     progress(cached);
     tracing::info!(total = sentences.len(), cached, to_embed = todo.len(), "embedding sentences");
-    let fresh = embedder.embed(&todo, &|n| progress(n))?;
-    let dups = sentences.len() - cached - todo.len();
-    progress(dups);
-    for (s, v) in todo.iter().zip(fresh) {
-        cache.insert(cache::text_key(s), v);
+    // Chunks, each flushed to the cache file as it completes: a run killed
+    // midway keeps what it embedded, and the next run starts from there.
+    for chunk in todo.chunks(FLUSH_EVERY) {
+        let fresh = embedder.embed(chunk, &|n| progress(n))?;
+        for (s, v) in chunk.iter().zip(fresh) {
+            cache.insert(cache::text_key(s), v);
+        }
+        cache.flush()?;
     }
-    cache.flush()?;
+    progress(sentences.len() - cached - todo.len());
     Ok(keys.iter().map(|k| cache.get(*k).map(<[f32]>::to_vec).unwrap_or_default()).collect())
 }

@@ -228,7 +228,7 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
             let clustering = if overrides.is_empty() {
                 report.clustering.clone()
             } else {
-                pipeline::cluster_articles(&report.articles, &report.vectors, &s)
+                pipeline::cluster_articles(&report.articles, &report.embedded, &s)
             };
             let (scores, missing) = pipeline::score_run(&report.articles, &clustering.event, &gold);
             bar.inc(1);

@@ -27,8 +27,8 @@ pub struct RunReport {
     pub rejects: Vec<ingest::Reject>,
     pub warnings: usize,
     pub clustering: cluster::Clustering,
-    /// Article vectors, for re-clustering with other settings.
-    pub vectors: Vec<Vec<f32>>,
+    /// Vectors, for re-clustering with other settings.
+    pub embedded: Embedded,
     pub manifest: Manifest,
 }
 
@@ -109,13 +109,23 @@ pub fn embed_articles(
 }
 
 /// Clusters embedded articles with the given settings.
-pub fn cluster_articles(articles: &[Article], vectors: &[Vec<f32>], settings: &Settings) -> cluster::Clustering {
+pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Settings) -> cluster::Clustering {
     let index: std::collections::HashMap<&str, usize> = articles.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    // Title (index -1) and the first lead sentences of each article.
+    let k = settings.cluster.lead_sentences as i32;
+    let mut leads: Vec<Vec<&[f32]>> = vec![Vec::new(); articles.len()];
+    for (i, j, v) in &embedded.sentences {
+        if *j < k && !v.is_empty() {
+            leads[*i].push(v);
+        }
+    }
     let docs: Vec<cluster::Doc<'_>> = articles
         .iter()
-        .zip(vectors)
-        .map(|(a, v)| cluster::Doc {
+        .zip(&embedded.articles)
+        .zip(&leads)
+        .map(|((a, v), lead)| cluster::Doc {
             vector: v,
+            lead,
             title: a.title.as_deref(),
             text: &a.text,
             date: a.date,
@@ -155,7 +165,7 @@ pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
     times.push(("embed", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let clustering = cluster_articles(&ingested.articles, &embedded.articles, settings);
+    let clustering = cluster_articles(&ingested.articles, &embedded, settings);
     times.push(("cluster", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -171,7 +181,7 @@ pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
         articles: ingested.articles,
         rejects: ingested.rejects,
         clustering,
-        vectors: embedded.articles,
+        embedded,
         manifest,
     })
 }
