@@ -91,17 +91,21 @@ pub fn test(args: &[String]) -> Result<()> {
     clippy.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
     run(clippy)?;
     let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
-    let mut t = cargo(&paths);
     if nextest {
+        // nextest does not run doc tests: run them first, so the suite's
+        // summary is the last thing printed.
+        if args.is_empty() {
+            let mut doc = cargo(&paths);
+            doc.args(["test", "--workspace", "--doc", "--quiet"]);
+            run(doc)?;
+        }
+        let mut t = cargo(&paths);
         t.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
+        run(t)?;
     } else {
+        let mut t = cargo(&paths);
         t.args(["test", "--workspace", "--no-fail-fast"]).args(args);
-    }
-    run(t)?;
-    if nextest && args.is_empty() {
-        let mut doc = cargo(&paths);
-        doc.args(["test", "--workspace", "--doc", "--quiet"]);
-        run(doc)?;
+        run(t)?;
     }
     Ok(())
 }

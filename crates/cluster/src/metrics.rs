@@ -30,11 +30,10 @@ pub struct Scores {
     pub gold_clusters: usize,
 }
 
-/// Contingency counts: (pred, gold) -> n, and the marginals.
-fn contingency<P: Hash + Eq + Clone, G: Hash + Eq + Clone>(
-    pred: &[P],
-    gold: &[G],
-) -> (HashMap<(P, G), u64>, HashMap<P, u64>, HashMap<G, u64>) {
+/// Contingency counts: (pred, gold) -> n, and the two marginals.
+type Contingency<P, G> = (HashMap<(P, G), u64>, HashMap<P, u64>, HashMap<G, u64>);
+
+fn contingency<P: Hash + Eq + Clone, G: Hash + Eq + Clone>(pred: &[P], gold: &[G]) -> Contingency<P, G> {
     assert_eq!(pred.len(), gold.len(), "one predicted and one gold label per item");
     let mut cell = HashMap::new();
     let mut p = HashMap::new();
