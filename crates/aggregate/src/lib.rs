@@ -4,9 +4,11 @@
 //! never leaves a half-written table behind.
 
 mod atomic;
+mod events;
 mod tables;
 
 pub use atomic::{write_atomic, write_parquet};
+pub use events::{events_frame, stories_frame, timeline_frame};
 pub use tables::{
     articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, ArticleExtras,
 };

@@ -6,7 +6,7 @@ use ingest::{Article, Reject};
 
 use crate::AggregateError;
 
-fn err(table: &'static str) -> impl Fn(PolarsError) -> AggregateError {
+pub(crate) fn err(table: &'static str) -> impl Fn(PolarsError) -> AggregateError {
     move |source| AggregateError::Polars { table, source }
 }
 
@@ -21,12 +21,18 @@ fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
     (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
+/// A `Date` column from optional dates.
+pub(crate) fn date_column(name: &str, dates: &[Option<chrono::NaiveDate>]) -> Result<Column, PolarsError> {
+    let days: Vec<Option<i32>> = dates.iter().map(|d| d.map(days_since_epoch)).collect();
+    Column::new(name.into(), days).cast(&DataType::Date)
+}
+
 /// `articles.parquet`: one row per ingested article, keyed by the input id.
 pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<DataFrame, AggregateError> {
     let s = |f: &dyn Fn(&Article) -> Option<String>| articles.iter().map(f).collect::<Vec<Option<String>>>();
     let u = |f: &dyn Fn(&Article) -> u32| articles.iter().map(f).collect::<Vec<u32>>();
-    let dates: Vec<Option<i32>> = articles.iter().map(|a| a.date.map(days_since_epoch)).collect();
-    let date = Column::new("date".into(), dates).cast(&DataType::Date).map_err(err("articles"))?;
+    let dates: Vec<Option<chrono::NaiveDate>> = articles.iter().map(|a| a.date).collect();
+    let date = date_column("date", &dates).map_err(err("articles"))?;
     let mut cols = vec![
         Column::new("id".into(), articles.iter().map(|a| a.id.clone()).collect::<Vec<_>>()),
         Column::new("source_file".into(), articles.iter().map(|a| a.origin.file.display().to_string()).collect::<Vec<_>>()),

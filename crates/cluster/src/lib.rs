@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 pub use config::{ClusterConfig, ConfigError};
 pub use graph::average_link;
-pub use terms::{TermIndex, TermVector};
+pub use terms::{terms, TermIndex, TermVector};
 
 /// One article as the cluster stage sees it.
 #[derive(Debug, Clone, Default)]

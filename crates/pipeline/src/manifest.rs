@@ -111,7 +111,14 @@ pub(crate) fn write_outputs(
         event_id: clustering.event.iter().map(|&e| Some(e)).collect(),
         story_id: clustering.story.iter().map(|&s| Some(s)).collect(),
     };
-    put("articles.parquet", aggregate::articles_frame(articles, &extras)?)?;
+    let articles_df = aggregate::articles_frame(articles, &extras)?;
+    let events = aggregate::events_frame(articles, &embedded.articles, &clustering.event, &clustering.story, clustering.n_events)?;
+    let stories = aggregate::stories_frame(articles, &events, &clustering.story, clustering.n_stories)?;
+    let timeline = aggregate::timeline_frame(&articles_df, &events)?;
+    put("articles.parquet", articles_df)?;
+    put("events.parquet", events)?;
+    put("stories.parquet", stories)?;
+    put("timeline.parquet", timeline)?;
     put("sentences.parquet", aggregate::sentences_frame(articles)?)?;
     put("rejects.parquet", aggregate::rejects_frame(rejects)?)?;
     let ids = ids(articles);

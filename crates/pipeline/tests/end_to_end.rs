@@ -93,3 +93,35 @@ fn unwritable_output_is_a_clear_error() {
     let err = pipeline::run(&opts, &Settings::default(), &NoProgress).err().expect("must fail").to_string();
     assert!(err.contains("/proc/storyline-out"), "{err}");
 }
+
+/// (column, type) rows of one file's table in docs/outputs.md.
+fn documented(file: &str) -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(workspace().join("docs/outputs.md")).unwrap();
+    let section = doc.split("\n## ").find(|s| s.starts_with(&format!("`{file}`"))).unwrap_or_else(|| panic!("docs/outputs.md has no section for {file}"));
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn docs_outputs_md_matches_the_real_schemas() {
+    let out = tempfile::tempdir().unwrap();
+    run_seeds(out.path(), 2);
+    let mut files: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 8, "{files:?}");
+    for f in files {
+        let df = read(&out.path().join(&f));
+        let actual: Vec<(String, String)> = df.schema().iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        assert_eq!(documented(&f), actual, "docs/outputs.md is out of date for {f}");
+    }
+}
