@@ -4,6 +4,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod setup;
 mod util;
 
@@ -50,6 +51,36 @@ enum Cmd {
         #[arg(long, default_value = "out/eval")]
         out: PathBuf,
     },
+    /// Criterion benchmarks (saved as a baseline) and an end-to-end run on GVA dev
+    /// recorded in bench-results/results.jsonl; with --anchor, embed throughput
+    /// against Python sentence-transformers instead.
+    Bench {
+        /// Baseline name (default: the git revision).
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Compare the embed stage with Python sentence-transformers.
+        #[arg(long)]
+        anchor: bool,
+        /// Sentences for --anchor.
+        #[arg(long, default_value_t = 2000)]
+        sentences: usize,
+        /// Threads for --anchor (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Only the end-to-end run, no criterion suite.
+        #[arg(long)]
+        e2e_only: bool,
+    },
+    /// Compare two criterion baselines; fails when one regressed beyond --threshold percent.
+    BenchCompare {
+        a: String,
+        b: String,
+        #[arg(long, default_value_t = 10.0)]
+        threshold: f64,
+        /// Changes within this many percent are reported as noise.
+        #[arg(long, default_value_t = 3.0)]
+        noise: f64,
+    },
     /// Run every check CI runs: clippy (-D warnings) and the whole test suite.
     Test {
         /// Extra arguments for the test runner (a filter, say).
@@ -68,6 +99,15 @@ fn main() -> Result<()> {
         }
         Cmd::Pipeline { input, out, config } => util::pipeline(&input, &out, config.as_deref()),
         Cmd::Eval { gold, sweep, set, out } => util::eval(&gold, &sweep, &set, &out),
+        Cmd::Bench { baseline, anchor, sentences, threads, e2e_only } => {
+            if anchor {
+                let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                bench::anchor(sentences, threads)
+            } else {
+                bench::bench(baseline, e2e_only)
+            }
+        }
+        Cmd::BenchCompare { a, b, threshold, noise } => bench::compare(&a, &b, threshold, noise),
         Cmd::Test { args } => util::test(&args),
     }
 }

@@ -178,3 +178,33 @@ pub fn sha256_file(p: &Path) -> Result<String> {
     std::io::copy(&mut f, &mut h)?;
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// A virtual environment in the cache with xtask/setup/python.txt installed
+/// (the anchor benchmark and the notebooks). Returns its python.
+pub fn ensure_venv(p: &Paths) -> Result<PathBuf> {
+    let venv = p.cache.join("venv");
+    let python = venv.join("bin").join("python");
+    let requirements = workspace_root().join("xtask/setup/python.txt");
+    let stamp = venv.join(".requirements");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+    eprintln!("setup: creating {} with {} (about 3 GB: torch pulls its CUDA libraries)", venv.display(), requirements.display());
+    let sys = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&sys).args(["-m", "venv"]).arg(&venv).status().with_context(|| format!("cannot run {sys} -m venv"))?;
+    if !ok.success() {
+        bail!("{sys} -m venv {} failed (on Debian: apt-get install python3-venv)", venv.display());
+    }
+    let out = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
+        .arg(&requirements)
+        .output()
+        .context("cannot run pip in the virtual environment")?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("pip could not install {} (is PyPI reachable?):\n{}", requirements.display(), stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+    }
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}

@@ -91,6 +91,12 @@ pub fn test(args: &[String]) -> Result<()> {
     clippy.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
     run(clippy)?;
     let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
+    if args.is_empty() {
+        // Every benchmark once, so the benches never rot.
+        let mut benches = cargo(&paths);
+        benches.args(["test", "-p", "benches", "--benches", "--quiet"]);
+        run(benches)?;
+    }
     if nextest {
         // nextest does not run doc tests: run them first, so the suite's
         // summary is the last thing printed.

@@ -86,6 +86,7 @@ pub struct RustBertEmbedder {
     tokenizer: TokenizerOption,
     max_tokens: usize,
     batch_size: usize,
+    sort_by_length: bool,
     dim: usize,
     model_id: String,
 }
@@ -157,9 +158,15 @@ impl RustBertEmbedder {
             tokenizer,
             max_tokens: 256,
             batch_size: batch_size.max(1),
+            sort_by_length: true,
             dim,
             model_id,
         })
+    }
+
+    /// Turns length sorting off (for benchmarks: it is on by default).
+    pub fn set_sort_by_length(&mut self, on: bool) {
+        self.sort_by_length = on;
     }
 
     /// Number of word-piece tokens the model sees for `text` (with [CLS]/[SEP]).
@@ -198,11 +205,13 @@ impl Embedder for RustBertEmbedder {
         if sentences.is_empty() {
             return Ok(Vec::new());
         }
-        let lens: Vec<usize> = sentences.par_iter().map(|s| self.token_count(s)).collect();
         let mut order: Vec<usize> = (0..sentences.len()).collect();
-        // Stable sort: equal lengths keep input order, so batches are the same
-        // for the same input whatever the thread count.
-        order.sort_by_key(|&i| lens[i]);
+        if self.sort_by_length {
+            let lens: Vec<usize> = sentences.par_iter().map(|s| self.token_count(s)).collect();
+            // Stable sort: equal lengths keep input order, so batches are the
+            // same for the same input whatever the thread count.
+            order.sort_by_key(|&i| lens[i]);
+        }
         let tx = self.sender()?;
         let mut out = vec![Vec::new(); sentences.len()];
         // Keep one batch in flight while the next is prepared.

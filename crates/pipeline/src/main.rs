@@ -54,6 +54,16 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Embed the lines of a text file (no cache) and report sentences/s as JSON.
+    BenchEmbed {
+        /// One sentence per line.
+        #[arg(long)]
+        sentences: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Run the pipeline on a gold-labelled JSONL file and score its events.
     Eval {
         /// JSONL with `id`, `event`, `title`, `date`, `text`.
@@ -132,7 +142,7 @@ fn main() -> Result<()> {
         .with_target(false)
         .init();
     let common = match &cli.cmd {
-        Cmd::Run { common, .. } | Cmd::Eval { common, .. } => common,
+        Cmd::Run { common, .. } | Cmd::Eval { common, .. } | Cmd::BenchEmbed { common, .. } => common,
     };
     if let Some(n) = common.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("cannot set up threads")?;
@@ -149,6 +159,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Eval { gold, sweep, record, common } => eval(&gold, &sweep, record.as_deref(), &common, &bar),
+        Cmd::BenchEmbed { sentences, batch, common } => bench_embed(&sentences, batch, &common),
     }
 }
 
@@ -267,5 +278,19 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
         f.write_all(json.as_bytes())?;
     }
+    Ok(())
+}
+
+fn bench_embed(path: &std::path::Path, batch: usize, common: &Common) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
+    let e = embed::RustBertEmbedder::load(&files, batch, common.threads.unwrap_or(0))?;
+    let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
+    embed::Embedder::embed(&e, &warm, &|_| {})?;
+    let t = Instant::now();
+    embed::Embedder::embed(&e, &sentences, &|_| {})?;
+    let secs = t.elapsed().as_secs_f64();
+    println!("{}", serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs}));
     Ok(())
 }

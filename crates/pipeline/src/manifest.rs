@@ -48,6 +48,16 @@ pub struct Manifest {
     pub warnings: usize,
     pub rejects: usize,
     pub threads: usize,
+    /// Peak resident memory of the process so far, in MiB (Linux; null elsewhere).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// VmHWM from /proc/self/status.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn git_revision() -> Option<String> {
@@ -81,6 +91,7 @@ impl Manifest {
             warnings,
             rejects,
             threads: rayon::current_num_threads(),
+            peak_rss_mib: peak_rss_mib(),
         }
     }
 

@@ -1,0 +1,88 @@
+//! Throughput of every stage. `cargo bench` (or `cargo xtask bench`) runs
+//! them; `cargo test --benches` runs each once so they never rot.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use ingest::{ingest_docs, read_file, IngestOptions, RawDoc};
+
+fn raw_docs() -> Vec<RawDoc> {
+    let corpus = benches::ingest_corpus();
+    if corpus.is_file() {
+        read_file(&corpus).0
+    } else {
+        let mut files: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files.iter().flat_map(|f| read_file(f).0).collect()
+    }
+}
+
+fn ingest(c: &mut Criterion) {
+    let docs = raw_docs();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let mut g = c.benchmark_group("ingest");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("clean+meta+sentences+dedup/bytes", |b| b.iter(|| ingest_docs(black_box(docs.clone()), &IngestOptions::default())));
+    g.throughput(Throughput::Elements(docs.len() as u64));
+    g.bench_function("clean+meta+sentences+dedup/articles", |b| b.iter(|| ingest_docs(black_box(docs.clone()), &IngestOptions::default())));
+    let text: String = docs.iter().take(500).map(|d| d.text.as_str()).collect::<Vec<_>>().join("\n");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("split_sentences", |b| b.iter(|| ingest::split_sentences(black_box(&text))));
+    g.bench_function("clean_lines", |b| b.iter(|| ingest::clean_lines(black_box(&text))));
+    g.finish();
+}
+
+fn clustering(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cluster");
+    g.sample_size(10);
+    for n in [1_000usize, 10_000, 100_000] {
+        let s = benches::synthetic(n, 384);
+        let docs = s.docs();
+        let cfg = cluster::ClusterConfig::default();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("events+stories", n), &docs, |b, docs| b.iter(|| cluster::cluster(black_box(docs), &cfg)));
+    }
+    g.finish();
+}
+
+fn aggregation(c: &mut Criterion) {
+    let docs = raw_docs();
+    let articles = ingest_docs(docs, &IngestOptions::default()).articles;
+    let mut g = c.benchmark_group("aggregate");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(articles.len() as u64));
+    g.bench_function("articles_frame", |b| b.iter(|| aggregate::articles_frame(black_box(&articles), &Default::default()).unwrap()));
+    g.bench_function("sentences_frame", |b| b.iter(|| aggregate::sentences_frame(black_box(&articles)).unwrap()));
+    g.finish();
+}
+
+fn model_dir() -> std::path::PathBuf {
+    std::env::var_os("STORYLINE_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(|| benches::workspace().join(".storyline/models/all-MiniLM-L6-v2"))
+}
+
+fn embedding(c: &mut Criterion) {
+    let docs = ingest_docs(raw_docs(), &IngestOptions::default()).articles;
+    let sentences: Vec<&str> = docs.iter().flat_map(|a| a.sentences.iter().map(String::as_str)).take(256).collect();
+    let files = embed::ModelFiles::open(&model_dir()).expect("model installed by `cargo xtask setup`");
+    let mut g = c.benchmark_group("embed");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(sentences.len() as u64));
+    for batch in [32usize, 64, 128] {
+        for sorted in [true, false] {
+            let mut e = embed::RustBertEmbedder::load(&files, batch, 0).expect("model loads");
+            e.set_sort_by_length(sorted);
+            let name = if sorted { "sorted" } else { "unsorted" };
+            g.bench_with_input(BenchmarkId::new(format!("batch{batch}"), name), &sentences, |b, s| {
+                b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ingest, embedding, clustering, aggregation);
+criterion_main!(benches);
