@@ -164,7 +164,7 @@ pub fn compare(a: &str, b: &str, threshold: f64, noise: f64) -> Result<()> {
 /// model files and threads.
 pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     let paths = setup::ensure()?;
-    let python = setup::ensure_venv(&paths)?;
+    let python = setup::ensure_venv(&paths, "anchor")?;
     // The unique sentences of GVA dev, as ingestion splits them.
     let out = ingest::ingest_paths(&[gva()?], &ingest::IngestOptions::default());
     let mut seen = std::collections::HashSet::new();

@@ -81,6 +81,12 @@ enum Cmd {
         #[arg(long, default_value_t = 3.0)]
         noise: f64,
     },
+    /// Execute every notebook headless (installs polars/matplotlib/nbclient into
+    /// the cache's venv; runs the pipeline on the sample corpus when OUT has no run).
+    Notebooks {
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
     /// Run every check CI runs: clippy (-D warnings) and the whole test suite.
     Test {
         /// Extra arguments for the test runner (a filter, say).
@@ -108,6 +114,7 @@ fn main() -> Result<()> {
             }
         }
         Cmd::BenchCompare { a, b, threshold, noise } => bench::compare(&a, &b, threshold, noise),
+        Cmd::Notebooks { out } => util::notebooks(&out),
         Cmd::Test { args } => util::test(&args),
     }
 }

@@ -179,18 +179,19 @@ pub fn sha256_file(p: &Path) -> Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A virtual environment in the cache with xtask/setup/python.txt installed
-/// (the anchor benchmark and the notebooks). Returns its python.
-pub fn ensure_venv(p: &Paths) -> Result<PathBuf> {
-    let venv = p.cache.join("venv");
+/// A virtual environment `<cache>/venv-NAME` with
+/// xtask/setup/python-NAME.txt installed ("anchor": sentence-transformers for
+/// the anchor benchmark; "notebooks"). Returns its python.
+pub fn ensure_venv(p: &Paths, name: &str) -> Result<PathBuf> {
+    let venv = p.cache.join(format!("venv-{name}"));
     let python = venv.join("bin").join("python");
-    let requirements = workspace_root().join("xtask/setup/python.txt");
+    let requirements = workspace_root().join(format!("xtask/setup/python-{name}.txt"));
     let stamp = venv.join(".requirements");
     let wanted = std::fs::read_to_string(&requirements)?;
     if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(python);
     }
-    eprintln!("setup: creating {} with {} (about 3 GB: torch pulls its CUDA libraries)", venv.display(), requirements.display());
+    eprintln!("setup: creating {} with {}", venv.display(), requirements.display());
     let sys = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = Command::new(&sys).args(["-m", "venv"]).arg(&venv).status().with_context(|| format!("cannot run {sys} -m venv"))?;
     if !ok.success() {

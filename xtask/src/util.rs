@@ -31,10 +31,19 @@ pub fn run(mut c: Command) -> Result<()> {
 
 /// Builds the storyline binary (release) and returns its path.
 pub fn build_storyline(paths: &setup::Paths) -> Result<PathBuf> {
+    build_storyline_profile(paths, true)
+}
+
+/// Builds the storyline binary, release or dev (the dev build shares the
+/// test suite's artifacts: cheap in CI).
+pub fn build_storyline_profile(paths: &setup::Paths, release: bool) -> Result<PathBuf> {
     let mut c = cargo(paths);
-    c.args(["build", "--release", "--quiet", "-p", "pipeline", "--bin", "storyline"]);
+    c.args(["build", "--quiet", "-p", "pipeline", "--bin", "storyline"]);
+    if release {
+        c.arg("--release");
+    }
     run(c)?;
-    Ok(workspace_root().join("target/release/storyline"))
+    Ok(workspace_root().join(if release { "target/release/storyline" } else { "target/debug/storyline" }))
 }
 
 pub fn pipeline(inputs: &[PathBuf], out: &Path, config: Option<&Path>) -> Result<()> {
@@ -158,4 +167,30 @@ pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path) -> R
     }
     println!("evaluation records appended to {}", record.display());
     Ok(())
+}
+
+/// Executes every notebook headless against a run's outputs (running the
+/// pipeline on the sample corpus first when there is none).
+pub fn notebooks(out: &Path) -> Result<()> {
+    let paths = setup::ensure()?;
+    let python = setup::ensure_venv(&paths, "notebooks")?;
+    let root = workspace_root();
+    let out = if out.is_absolute() { out.to_path_buf() } else { root.join(out) };
+    if !out.join("events.parquet").is_file() {
+        let bin = build_storyline_profile(&paths, false)?;
+        let mut c = Command::new(&bin);
+        c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
+        c.arg("run").arg("--quiet").arg("--input").arg(root.join("data/seeds")).arg("--out").arg(&out);
+        run(c)?;
+    }
+    let venv = python.parent().and_then(Path::parent).context("venv")?;
+    let mut c = Command::new(&python);
+    c.arg(root.join("notebooks/run_all.py")).arg(out.join("notebooks"));
+    c.env("STORYLINE_OUT", &out)
+        .env("STORYLINE_BENCH_RESULTS", root.join("bench-results/results.jsonl"))
+        // Kernels from the venv only, not whatever the user installed.
+        .env("JUPYTER_DATA_DIR", venv.join("share/jupyter"))
+        .env("JUPYTER_PLATFORM_DIRS", "1")
+        .env("MPLBACKEND", "module://matplotlib_inline.backend_inline");
+    run(c)
 }
