@@ -46,7 +46,7 @@ pub fn normalise(v: &mut [f32]) {
 }
 
 /// Sentences embedded between two flushes of the cache file.
-const FLUSH_EVERY: usize = 4096;
+const FLUSH_EVERY: usize = 1024;
 
 /// Embeds `sentences` through `cache`: texts already cached are not embedded
 /// again, identical texts are embedded once. Returns one vector per input.

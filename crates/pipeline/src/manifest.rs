@@ -111,6 +111,7 @@ pub(crate) fn write_outputs(
     clustering: &cluster::Clustering,
 ) -> Result<Vec<(String, usize)>, PipelineError> {
     std::fs::create_dir_all(out).map_err(|source| PipelineError::Io { path: out.to_path_buf(), source })?;
+    remove_stale_temporaries(out);
     let mut counts = Vec::new();
     let mut put = |name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
         let p: PathBuf = out.join(name);
@@ -139,4 +140,17 @@ pub(crate) fn write_outputs(
     let s_vec: Vec<Vec<f32>> = embedded.sentences.iter().map(|(_, _, v)| v.clone()).collect();
     put("sentence_embeddings.parquet", aggregate::sentence_embeddings_frame(&s_ids, &s_idx, &s_vec, embedded.dim)?)?;
     Ok(counts)
+}
+
+/// Removes temporary files a killed run left behind (`.NAME.XXXX.tmp`, see
+/// `aggregate::write_atomic`); the finished files they were to replace are intact.
+fn remove_stale_temporaries(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            tracing::info!(file = %e.path().display(), "removing a temporary file left by an interrupted run");
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
