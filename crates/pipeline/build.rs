@@ -1,12 +1,6 @@
-//! Lets the `storyline` binary find libtorch at run time without
-//! LD_LIBRARY_PATH: an rpath to the real torch/lib behind $LIBTORCH (which
-//! `cargo xtask setup` links there, and .cargo/config.toml names).
+//! Lets the `storyline` binary and the tests find libtorch at run time.
+include!("../../build-support/libtorch_rpath.rs");
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let Some(libtorch) = std::env::var_os("LIBTORCH") else { return };
-    let cpu = std::path::Path::new(&libtorch).join("lib").join("libtorch_cpu.so");
-    if let Some(dir) = std::fs::canonicalize(&cpu).ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
-    }
+    emit_libtorch_rpath();
 }

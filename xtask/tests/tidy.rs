@@ -1,0 +1,64 @@
+//! Codebase checks, as ordinary tests ("tidy").
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn crates() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("crates")).unwrap().flatten().map(|e| e.path()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn crate_directories_are_named_like_their_crates_and_share_lints() {
+    for dir in crates() {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "{} is not named {name}", dir.display());
+        assert!(manifest.contains("publish = false"), "{name} must not be publishable");
+        assert!(manifest.contains("[lints]\nworkspace = true"), "{name} must use [workspace.lints]");
+    }
+}
+
+#[test]
+fn libraries_log_with_tracing_and_never_print() {
+    for dir in crates() {
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            if f.ends_with("main.rs") {
+                continue; // the binary prints its summary
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for bad in ["println!", "eprintln!", "print!(", "dbg!(", "anyhow::"] {
+                assert!(!text.contains(bad), "{} uses {bad}: libraries use tracing and thiserror", f.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn cluster_knows_nothing_of_libtorch_or_parquet() {
+    let manifest = std::fs::read_to_string(root().join("crates/cluster/Cargo.toml")).unwrap();
+    for dep in ["tch", "rust-bert", "polars", "embed", "aggregate"] {
+        assert!(!manifest.contains(&format!("\n{dep}")), "cluster depends on {dep}");
+    }
+    let ingest = std::fs::read_to_string(root().join("crates/ingest/Cargo.toml")).unwrap();
+    for dep in ["tch", "rust-bert", "polars", "embed", "cluster", "aggregate"] {
+        assert!(!ingest.contains(&format!("\n{dep}")), "ingest depends on {dep}");
+    }
+}
