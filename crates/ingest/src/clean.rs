@@ -125,6 +125,8 @@ static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)^(email notifications are|there was a problem saving your notification|your notification has been saved|just one more thing|we have sent (you )?a (verification|confirmation)|thank you for registering|by submitting your registration|welcome back\. please sign in|why are we asking this|you are the owner of this article|if you do not receive the verification|we look forward to seeing you on|you must enter the characters|sign in using you)",
         r"(?i)^(▼|▲|►|◄|»|«|•|\||>>)+$",
         r"(?i)^for more .{0,40}, (listen|follow|visit|click)",
+        r"(?i)^(close )?get email notifications on\b",
+        r"(?i)^whenever .{0,80} posts new content",
     ])
     .expect("static regex")
 });
