@@ -127,6 +127,8 @@ static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)^for more .{0,40}, (listen|follow|visit|click)",
         r"(?i)^(close )?get email notifications on\b",
         r"(?i)^whenever .{0,80} posts new content",
+        r"(?i)^(enjoy the convenience of home delivery|total access$|re-enter zip code|get digital access$|sorry, this zipcode|oops, you haven't selected|add a location to your tweets|when you tweet with a location|this slideshow requires javascript|view results$|vote$|top news photos)",
+        r"(?i)^(download|get) the .{0,40}\bapp\b.{0,10}:?.{0,40}(iphone|android)",
     ])
     .expect("static regex")
 });
