@@ -68,12 +68,12 @@ pub struct CleanedLines {
 /// Lines that open a comment section: everything from here on is comments.
 static COMMENT_SECTION: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
-        r"(?i)^leave a (reply|comment)\b",
+        r"(?i)^leave a (reply|comment)(?-u:\b)",
         r"(?i)^post a comment$",
         r"(?i)^no comments[.:]?$",
-        r"(?i)^add your comments?\b",
+        r"(?i)^add your comments?(?-u:\b)",
         r"(?i)^(\d+ )?comments?( \(\d+\))?:?$",
-        r"(?i)^(join|start) the (conversation|discussion)\b",
+        r"(?i)^(join|start) the (conversation|discussion)(?-u:\b)",
         r"(?i)^comments are closed",
     ])
     .expect("static regex")
@@ -82,10 +82,10 @@ static COMMENT_SECTION: LazyLock<RegexSet> = LazyLock::new(|| {
 static COMMENT_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         r"(?i)^fill in your details below",
-        r"(?i)^you are commenting using your\b",
+        r"(?i)^you are commenting using your(?-u:\b)",
         r"(?i)^connecting to %s$",
         r"(?i)^(twitter|facebook|google|wordpress\.com) (picture|photo|account)$",
-        r"(?i)^go to forum\b",
+        r"(?i)^go to forum(?-u:\b)",
         r"(?i)^\d+ comment\(s\)$",
         r"(?i)^user name required$",
         r"(?i)^your comment$",
@@ -106,11 +106,11 @@ static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)^click (here|on the button) ",
         r"(?i)^follow (us|the \w+|@\w+|[\w.]+:)",
         r"(?i)^follow the \w+$",
-        r"(?i)^stay up to date\b",
+        r"(?i)^stay up to date(?-u:\b)",
         r"(?i)^join the .{0,40}facebook page$",
-        r"(?i)\bsign up for (one of )?our .{0,30}newsletters?\b",
-        r"(?i)^(email )?newsletters?\b",
-        r"(?i)^subscribe\b",
+        r"(?i)(?-u:\b)sign up for (one of )?our .{0,30}newsletters?(?-u:\b)",
+        r"(?i)^(email )?newsletters?(?-u:\b)",
+        r"(?i)^subscribe(?-u:\b)",
         r"(?i)^already (have an account|a subscriber)",
         r"(?i)^please enable javascript",
         r"(?i)^hide transcript",
@@ -121,14 +121,14 @@ static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)this material may not be published, broadcast, rewritten",
         r"^(#[\w-]+\s*){2,}$",
         r"(?i)^send your stories",
-        r"(?i)^get more from\b",
+        r"(?i)^get more from(?-u:\b)",
         r"(?i)^(email notifications are|there was a problem saving your notification|your notification has been saved|just one more thing|we have sent (you )?a (verification|confirmation)|thank you for registering|by submitting your registration|welcome back\. please sign in|why are we asking this|you are the owner of this article|if you do not receive the verification|we look forward to seeing you on|you must enter the characters|sign in using you)",
         r"(?i)^(▼|▲|►|◄|»|«|•|\||>>)+$",
         r"(?i)^for more .{0,40}, (listen|follow|visit|click)",
-        r"(?i)^(close )?get email notifications on\b",
+        r"(?i)^(close )?get email notifications on(?-u:\b)",
         r"(?i)^whenever .{0,80} posts new content",
         r"(?i)^(enjoy the convenience of home delivery|total access$|re-enter zip code|get digital access$|sorry, this zipcode|oops, you haven't selected|add a location to your tweets|when you tweet with a location|this slideshow requires javascript|view results$|vote$|top news photos)",
-        r"(?i)^(download|get) the .{0,40}\bapp\b.{0,10}:?.{0,40}(iphone|android)",
+        r"(?i)^(download|get) the .{0,40}(?-u:\b)app(?-u:\b).{0,10}:?.{0,40}(iphone|android)",
     ])
     .expect("static regex")
 });
@@ -138,16 +138,16 @@ static CONTACT_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^[\w .:|,-]{0,40}[\w.+-]+@[\w.-]+[\w .:|@,-]{0,60}$").expect("static regex"));
 
 static SPAM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(buy|cheap|order|discount)\s+\w+\s+online\b|\bno prescription\b|\bwithout (a )?prescription\b|\bpharmacy\b|\bviagra\b|\bcialis\b|\bcasino\b|\bpayday loans?\b|\breplica watches\b|\bessay writing service\b")
+    Regex::new(r"(?i)(?-u:\b)(buy|cheap|order|discount)\s+\w+\s+online(?-u:\b)|(?-u:\b)no prescription(?-u:\b)|(?-u:\b)without (a )?prescription(?-u:\b)|(?-u:\b)pharmacy(?-u:\b)|(?-u:\b)viagra(?-u:\b)|(?-u:\b)cialis(?-u:\b)|(?-u:\b)casino(?-u:\b)|(?-u:\b)payday loans?(?-u:\b)|(?-u:\b)replica watches(?-u:\b)|(?-u:\b)essay writing service(?-u:\b)")
         .expect("static regex")
 });
 
-static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(https?://|www\.)\S+").expect("static regex"));
+static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(https?://|www\.)\S+").expect("static regex"));
 
 /// Widget phrases that share a line with real text ("0 Comment(s)Print E-mail
 /// Xinhua, December 02, 2021"): cut out, the rest kept.
 static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\d+ Comment\(s\)|Print E-?mail|Bookmark and Share|Adjust font size:?|\bEnditem\b|Go to Forum >>")
+    Regex::new(r"(?i)\d+ Comment\(s\)|Print E-?mail|Bookmark and Share|Adjust font size:?|(?-u:\b)Enditem(?-u:\b)|Go to Forum >>")
         .expect("static regex")
 });
 

@@ -37,13 +37,13 @@ const MONTH: &str = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|m
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // 2021-12-29, 2021/07/31, 2021.07.31 (optionally followed by a time)
-        r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:T|\b)".to_string(),
+        r"(?-u:\b)(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:T|(?-u:\b))".to_string(),
         // 29 December 2021, 29th Dec. 2021
-        format!(r"(?i)\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\s*,?\s+(?P<y>\d{{4}})\b"),
+        format!(r"(?i)(?-u:\b)(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}\s*,?\s+(?P<y>\d{{4}})(?-u:\b)"),
         // December 02, 2021 / Dec. 2 2021
-        format!(r"(?i)\b{MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s+(?P<y>\d{{4}})\b"),
+        format!(r"(?i)(?-u:\b){MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s+(?P<y>\d{{4}})(?-u:\b)"),
         // 12/31/2021 (US) or 31/12/2021 when the first number cannot be a month
-        r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})\b".to_string(),
+        r"(?-u:\b)(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})(?-u:\b)".to_string(),
     ]
     .iter()
     .map(|p| Regex::new(p).expect("static regex"))
@@ -52,9 +52,9 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// Month and day without a year ("Dec. 1", "December 1").
 static MONTH_DAY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"(?i)\b{MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b")).expect("static regex"));
+    LazyLock::new(|| Regex::new(&format!(r"(?i)(?-u:\b){MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)")).expect("static regex"));
 
-static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(19\d{2}|20\d{2})\b").expect("static regex"));
+static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(19\d{2}|20\d{2})(?-u:\b)").expect("static regex"));
 
 fn month_number(name: &str) -> Option<u32> {
     let n = name.to_ascii_lowercase();

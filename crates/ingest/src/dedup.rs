@@ -5,12 +5,18 @@ use std::collections::HashMap;
 
 use crate::Article;
 
-/// SimHash of a text over lowercase word 3-shingles.
+/// SimHash of a text over lowercase word 3-shingles. Each word is hashed
+/// once; a shingle's hash combines its three word hashes (no string building).
 pub fn simhash(text: &str) -> u64 {
-    let words: Vec<String> = text
+    let mut buf = String::new();
+    let words: Vec<u64> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| {
+            buf.clear();
+            buf.extend(w.chars().flat_map(char::to_lowercase));
+            xxhash_rust::xxh3::xxh3_64(buf.as_bytes())
+        })
         .collect();
     let mut acc = [0i32; 64];
     let mut add = |h: u64| {
@@ -19,13 +25,11 @@ pub fn simhash(text: &str) -> u64 {
         }
     };
     if words.len() < 3 {
-        for w in &words {
-            add(xxhash_rust::xxh3::xxh3_64(w.as_bytes()));
-        }
+        words.iter().for_each(|&h| add(h));
     } else {
         for w in words.windows(3) {
-            let shingle = format!("{} {} {}", w[0], w[1], w[2]);
-            add(xxhash_rust::xxh3::xxh3_64(shingle.as_bytes()));
+            // Mix so that shingles with the same words in another order differ.
+            add(xxhash_rust::xxh3::xxh3_64(&[w[0].to_le_bytes(), w[1].to_le_bytes(), w[2].to_le_bytes()].concat()));
         }
     }
     acc.iter().enumerate().fold(0u64, |h, (b, &a)| if a > 0 { h | 1 << b } else { h })

@@ -118,7 +118,7 @@ impl Staged {
 
 fn detect_language(text: &str) -> Option<String> {
     // whatlang is linear; a few kilobytes decide the language.
-    let mut end = text.len().min(4000);
+    let mut end = text.len().min(1000);
     while !text.is_char_boundary(end) {
         end -= 1;
     }

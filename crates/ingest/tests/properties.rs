@@ -54,10 +54,13 @@ proptest! {
 
     #[test]
     fn cleaning_keeps_or_drops_whole_lines(text in "[A-Za-z .,0-9\n]{0,300}") {
+        // Lines are kept whole or dropped; only spacing may change ("streets.Four"
+        // becomes "streets. Four").
+        let squash = |l: &str| l.chars().filter(|c| !c.is_whitespace()).collect::<String>();
         let kept = clean_lines(&text).lines;
-        let originals: Vec<String> = text.lines().map(|l| words(l).join(" ")).collect();
+        let originals: Vec<String> = text.lines().map(squash).collect();
         for l in kept {
-            prop_assert!(originals.contains(&l), "{:?} is not a line of the input", l);
+            prop_assert!(originals.contains(&squash(&l)), "{:?} is not a line of the input", l);
         }
     }
 
