@@ -86,12 +86,8 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
     // The year each article is about: its date's, else the year its text names most.
     let years: Vec<Option<i32>> = docs.par_iter().map(|d| d.date.map(|x| x.year()).or_else(|| terms::dominant_year(d.text))).collect();
-    // Candidate pairs: docs sharing a rare term, within the time window.
     let vectors: Vec<&[f32]> = docs.iter().map(|d| d.vector).collect();
-    let cands = lsh::union(
-        index.candidate_pairs(cfg.max_postings),
-        lsh::dense_candidates(&vectors, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
-    );
+    let cands = candidates(&index, &vectors, cfg);
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
         .filter_map(|&(i, j)| {
@@ -118,6 +114,15 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     tracing::info!(articles = n, candidates = cands.len(), edges = edges.len(), events = n_events, "clustered events");
     let (story, n_stories) = stories(docs, &index, &event, n_events, cfg);
     Clustering { event, story, n_events, n_stories }
+}
+
+/// Candidate pairs for both levels: items sharing a rare term, or whose
+/// vectors share an LSH bucket. Near-linear in the number of items.
+fn candidates(index: &TermIndex, vectors: &[&[f32]], cfg: &ClusterConfig) -> Vec<(usize, usize)> {
+    lsh::union(
+        index.candidate_pairs(cfg.max_postings),
+        lsh::dense_candidates(vectors, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
+    )
 }
 
 /// The similarity of two articles: dense and lexical signals, scaled by
@@ -176,10 +181,7 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
         .collect();
     let story_index = TermIndex::from_vectors(term_centroids);
     let centroid_refs: Vec<&[f32]> = centroids.iter().map(Vec::as_slice).collect();
-    let cands = lsh::union(
-        story_index.candidate_pairs(cfg.max_postings),
-        lsh::dense_candidates(&centroid_refs, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
-    );
+    let cands = candidates(&story_index, &centroid_refs, cfg);
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
         .filter_map(|&(a, b)| {
