@@ -103,7 +103,8 @@ pub fn test(args: &[String]) -> Result<()> {
     if args.is_empty() {
         // Every benchmark once, so the benches never rot.
         let mut benches = cargo(&paths);
-        benches.args(["test", "-p", "benches", "--benches", "--quiet"]);
+        // --workspace: the same feature set as the test build, so nothing is built twice.
+        benches.args(["test", "--workspace", "--benches", "--quiet"]);
         run(benches)?;
     }
     if nextest {
