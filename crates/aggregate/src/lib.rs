@@ -7,7 +7,7 @@ mod atomic;
 mod events;
 mod tables;
 
-pub use atomic::{write_atomic, write_parquet};
+pub use atomic::{stage, stage_parquet, write_atomic, write_parquet, Staged};
 pub use events::{events_frame, stories_frame, timeline_frame};
 pub use tables::{
     articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, ArticleExtras,
@@ -16,9 +16,22 @@ pub use tables::{
 /// Errors of the aggregate stage.
 #[derive(Debug, thiserror::Error)]
 pub enum AggregateError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {source}{hint}", hint = io_hint(source))]
     Io { path: std::path::PathBuf, source: std::io::Error },
     #[error("cannot build table {table}: {source}")]
     Polars { table: &'static str, source: polars::error::PolarsError },
 }
 pub use polars::prelude::DataFrame;
+
+/// What the user can do about the usual write failures.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded | std::io::ErrorKind::FileTooLarge => {
+            " (the disk or the file-size limit is full: free space or choose another --out; finished outputs of earlier runs are untouched)"
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            " (the output folder is not writable: choose another --out)"
+        }
+        _ => "",
+    }
+}

@@ -99,11 +99,14 @@ pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame, AggregateError> {
 }
 
 /// A column of fixed-size f32 vectors (`Array(Float32, dim)`).
-fn vector_column(name: &str, vectors: &[Vec<f32>], dim: usize) -> Result<Column, PolarsError> {
-    let flat: Vec<f32> = vectors
-        .iter()
-        .flat_map(|v| if v.len() == dim { v.clone() } else { vec![f32::NAN; dim] })
-        .collect();
+fn vector_column<V: AsRef<[f32]>>(name: &str, vectors: &[V], dim: usize) -> Result<Column, PolarsError> {
+    let mut flat: Vec<f32> = Vec::with_capacity(vectors.len() * dim);
+    for v in vectors {
+        match v.as_ref() {
+            v if v.len() == dim => flat.extend_from_slice(v),
+            _ => flat.extend(std::iter::repeat_n(f32::NAN, dim)),
+        }
+    }
     let s = Series::new(name.into(), flat);
     if vectors.is_empty() {
         return Series::new_empty(name.into(), &DataType::Array(Box::new(DataType::Float32), dim)).cast(&DataType::Array(Box::new(DataType::Float32), dim)).map(Column::from);
@@ -112,17 +115,17 @@ fn vector_column(name: &str, vectors: &[Vec<f32>], dim: usize) -> Result<Column,
 }
 
 /// `embeddings.parquet`: one article vector per article.
-pub fn embeddings_frame(ids: &[&str], vectors: &[Vec<f32>], dim: usize) -> Result<DataFrame, AggregateError> {
+pub fn embeddings_frame<V: AsRef<[f32]>>(ids: &[&str], vectors: &[V], dim: usize) -> Result<DataFrame, AggregateError> {
     let vec = vector_column("vector", vectors, dim).map_err(err("embeddings"))?;
     DataFrame::new(ids.len(), vec![Column::new("article_id".into(), ids), vec]).map_err(err("embeddings"))
 }
 
 /// `sentence_embeddings.parquet`: one vector per sentence (index 0 is the
 /// first body sentence; the title, when embedded, has index -1).
-pub fn sentence_embeddings_frame(
+pub fn sentence_embeddings_frame<V: AsRef<[f32]>>(
     ids: &[&str],
     index: &[i32],
-    vectors: &[Vec<f32>],
+    vectors: &[V],
     dim: usize,
 ) -> Result<DataFrame, AggregateError> {
     let vec = vector_column("vector", vectors, dim).map_err(err("sentence_embeddings"))?;

@@ -81,16 +81,17 @@ impl EmbeddingCache {
         }
     }
 
-    /// Appends the new entries to the file.
+    /// Appends the new entries to the file. A failed append (a full disk,
+    /// say) is cut back to whole records and the cache carries on in
+    /// memory with a warning: the run's results do not depend on it.
     pub fn flush(&mut self) -> Result<(), EmbedError> {
-        let Some(path) = &self.path else {
+        let Some(path) = self.path.clone() else {
             self.unsaved.clear();
             return Ok(());
         };
         if self.unsaved.is_empty() {
             return Ok(());
         }
-        let err = |source| EmbedError::Cache { path: path.clone(), source };
         let mut buf = Vec::with_capacity(self.unsaved.len() * (16 + 4 * self.dim));
         for k in &self.unsaved {
             buf.extend_from_slice(&k.to_le_bytes());
@@ -98,9 +99,24 @@ impl EmbeddingCache {
                 buf.extend_from_slice(&x.to_le_bytes());
             }
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
-        f.write_all(&buf).map_err(err)?;
-        f.sync_data().map_err(err)?;
+        let mut before = None;
+        let appended = std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| {
+            before = f.metadata().map(|m| m.len()).ok();
+            let r = f.write_all(&buf).and_then(|()| f.sync_data());
+            if r.is_err() {
+                before = before.filter(|&len| f.set_len(len).is_ok());
+            }
+            r
+        });
+        if let Err(e) = appended {
+            tracing::warn!(
+                path = %path.display(),
+                error = %e,
+                "cannot append to the embedding cache; going on without saving new vectors{}",
+                if before.is_some() { "" } else { " (its partial last record is dropped when it is next opened)" }
+            );
+            self.path = None;
+        }
         self.unsaved.clear();
         Ok(())
     }
@@ -109,6 +125,21 @@ impl EmbeddingCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cache_that_cannot_be_written_warns_and_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = EmbeddingCache::open(dir.path(), "abc", 3).unwrap();
+        // The cache file's place is taken by a folder: appends fail.
+        let file = dir.path().join("abc-3.vec");
+        std::fs::create_dir(&file).unwrap();
+        c.insert(text_key("a"), vec![1.0, 2.0, 3.0]);
+        c.flush().unwrap();
+        c.insert(text_key("b"), vec![4.0, 5.0, 6.0]);
+        c.flush().unwrap();
+        assert_eq!(c.get(text_key("b")), Some(&[4.0, 5.0, 6.0][..]), "still serves from memory");
+        assert!(file.is_dir());
+    }
 
     #[test]
     fn round_trip_and_partial_record() {

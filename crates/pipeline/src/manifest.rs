@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use aggregate::{write_atomic, write_parquet};
+use aggregate::{stage, stage_parquet, Staged};
 use ingest::{Article, Reject};
 
 use crate::run::{ids, Embedded};
@@ -95,28 +95,47 @@ impl Manifest {
         }
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), PipelineError> {
+    /// Stages manifest.json (committed with the tables, last).
+    pub(crate) fn stage(&self, path: &Path) -> Result<Staged, PipelineError> {
         let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(path, |f| std::io::Write::write_all(f, &json))?;
+        Ok(stage(path, |f| std::io::Write::write_all(f, &json))?)
+    }
+}
+
+/// The tables of a run, written and synced but not yet in place.
+pub(crate) struct StagedOutputs {
+    pub counts: Vec<(String, usize)>,
+    files: Vec<Staged>,
+}
+
+impl StagedOutputs {
+    /// Renames every staged file over its target, `last` (the manifest)
+    /// after the tables: until then the previous run's outputs are whole.
+    pub fn commit(self, last: Staged) -> Result<(), PipelineError> {
+        for f in self.files.into_iter().chain([last]) {
+            f.commit()?;
+        }
         Ok(())
     }
 }
 
-/// Writes every parquet table of a run; returns (file, rows) pairs.
+/// Stages every parquet table of a run (nothing replaces an old output
+/// unless all of them were written: a full disk leaves the last run whole).
 pub(crate) fn write_outputs(
     out: &Path,
     articles: &[Article],
     rejects: &[Reject],
     embedded: &Embedded,
     clustering: &cluster::Clustering,
-) -> Result<Vec<(String, usize)>, PipelineError> {
+) -> Result<StagedOutputs, PipelineError> {
     std::fs::create_dir_all(out).map_err(|source| PipelineError::Io { path: out.to_path_buf(), source })?;
     remove_stale_temporaries(out);
     let mut counts = Vec::new();
+    let mut files = Vec::new();
     let mut put = |name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
         let p: PathBuf = out.join(name);
         counts.push((name.to_string(), df.height()));
-        write_parquet(&p, &mut df)?;
+        files.push(stage_parquet(&p, &mut df)?);
         Ok(())
     };
     let extras = aggregate::ArticleExtras {
@@ -137,9 +156,9 @@ pub(crate) fn write_outputs(
     put("embeddings.parquet", aggregate::embeddings_frame(&ids, &embedded.articles, embedded.dim)?)?;
     let s_ids: Vec<&str> = embedded.sentences.iter().map(|(i, _, _)| ids[*i]).collect();
     let s_idx: Vec<i32> = embedded.sentences.iter().map(|(_, j, _)| *j).collect();
-    let s_vec: Vec<Vec<f32>> = embedded.sentences.iter().map(|(_, _, v)| v.clone()).collect();
+    let s_vec: Vec<&[f32]> = embedded.sentences.iter().map(|(_, _, v)| v.as_slice()).collect();
     put("sentence_embeddings.parquet", aggregate::sentence_embeddings_frame(&s_ids, &s_idx, &s_vec, embedded.dim)?)?;
-    Ok(counts)
+    Ok(StagedOutputs { counts, files })
 }
 
 /// Removes temporary files a killed run left behind (`.NAME.XXXX.tmp`, see

@@ -169,13 +169,15 @@ pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
     times.push(("cluster", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let mut counts = crate::manifest::write_outputs(&opts.out, &ingested.articles, &ingested.rejects, &embedded, &clustering)?;
+    let staged = crate::manifest::write_outputs(&opts.out, &ingested.articles, &ingested.rejects, &embedded, &clustering)?;
     times.push(("aggregate", t.elapsed().as_secs_f64()));
+    let mut counts = staged.counts.clone();
 
     let inputs = ingested.files.iter().map(|f| InputFile::describe(f)).collect();
     counts.sort();
     let manifest = Manifest::new(started, settings, &embedded.model_id, inputs, counts, times, ingested.warnings.len(), ingested.rejects.len());
-    manifest.write(&opts.out.join("manifest.json"))?;
+    let manifest_file = manifest.stage(&opts.out.join("manifest.json"))?;
+    staged.commit(manifest_file)?;
     Ok(RunReport {
         warnings: ingested.warnings.len(),
         articles: ingested.articles,
