@@ -38,7 +38,7 @@ pub fn build_storyline(paths: &setup::Paths) -> Result<PathBuf> {
 /// test suite's artifacts: cheap in CI).
 pub fn build_storyline_profile(paths: &setup::Paths, release: bool) -> Result<PathBuf> {
     let mut c = cargo(paths);
-    c.args(["build", "--quiet", "-p", "pipeline", "--bin", "storyline"]);
+    c.args(["build", "--quiet", "-p", "pipeline", "--bin", "storyline", "--bin", "storyline-engine"]);
     if release {
         c.arg("--release");
     }

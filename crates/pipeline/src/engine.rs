@@ -1,4 +1,6 @@
-//! `storyline`: turns folders of scraped news articles into events and stories.
+//! `storyline-engine`: turns folders of scraped news articles into events and
+//! stories. Users run `storyline` (src/launcher.rs), which checks that
+//! libtorch loads and then execs this.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
