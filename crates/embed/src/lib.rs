@@ -11,7 +11,7 @@ mod model;
 mod pool;
 
 pub use cache::EmbeddingCache;
-pub use model::{ModelFiles, RustBertEmbedder};
+pub use model::{ModelFiles, RustBertEmbedder, Threads};
 pub use pool::{article_vector, PoolWeights};
 
 /// Errors of the embed stage.

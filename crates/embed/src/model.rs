@@ -1,4 +1,4 @@
-//! rust-bert's SentenceEmbeddingsModel on a dedicated thread.
+//! rust-bert's SentenceEmbeddingsModel on dedicated worker threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -79,13 +79,34 @@ impl ModelFiles {
 
 type Job = (Vec<String>, Sender<Result<Vec<Vec<f32>>, EmbedError>>);
 
+/// How the model uses the cores: `workers` model threads (each with its own
+/// copy of the weights) taking batches from one queue, each running
+/// libtorch with `intra` threads. On small CPUs several single-threaded
+/// workers beat one multi-threaded model: a MiniLM batch has too little work
+/// per operator for libtorch's intra-op threads to keep every core busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threads {
+    pub workers: usize,
+    pub intra: usize,
+}
+
+impl Threads {
+    /// `cores` cores (0: all of them) as single-threaded workers.
+    pub fn for_cores(cores: usize) -> Self {
+        let cores = if cores == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cores };
+        Self { workers: cores, intra: 1 }
+    }
+}
+
 /// all-MiniLM-L6-v2 through rust-bert.
 pub struct RustBertEmbedder {
     jobs: Mutex<Option<Sender<Job>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    workers: usize,
     tokenizer: TokenizerOption,
     max_tokens: usize,
     batch_size: usize,
+    batch_tokens: usize,
     sort_by_length: bool,
     dim: usize,
     model_id: String,
@@ -96,12 +117,18 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 impl RustBertEmbedder {
-    /// Loads the model on its own thread. `threads` sets libtorch's intra-op
-    /// threads (0: leave libtorch's default).
-    pub fn load(files: &ModelFiles, batch_size: usize, threads: usize) -> Result<Self, EmbedError> {
+    /// Loads the model on `cores` single-threaded workers (0: all cores);
+    /// see [`Threads`].
+    pub fn load(files: &ModelFiles, batch_size: usize, cores: usize) -> Result<Self, EmbedError> {
+        Self::load_with(files, batch_size, Threads::for_cores(cores))
+    }
+
+    /// Loads the model with an explicit thread layout. The vectors do not
+    /// depend on it: a batch is computed the same way by any worker.
+    pub fn load_with(files: &ModelFiles, batch_size: usize, threads: Threads) -> Result<Self, EmbedError> {
         let model_id = files.checksum()?;
         let model_err = |reason: String| EmbedError::Model { dir: files.dir.clone(), reason };
-        // A tokenizer of our own, for token counts off the model thread.
+        // A tokenizer of our own, for token counts off the model threads.
         let tokenizer = TokenizerOption::from_file(
             ModelType::Bert,
             &files.dir.join("vocab.txt").to_string_lossy(),
@@ -111,57 +138,49 @@ impl RustBertEmbedder {
             None,
         )
         .map_err(|e| model_err(format!("cannot load vocab.txt: {e}")))?;
-        let config = files.config();
-        let (job_tx, job_rx) = bounded::<Job>(2);
-        let (ready_tx, ready_rx) = bounded::<Result<usize, String>>(1);
-        let thread = std::thread::Builder::new()
-            .name("storyline-embed".into())
-            .spawn(move || {
-                if threads > 0 {
-                    tch::set_num_threads(threads as i32);
-                }
-                let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SentenceEmbeddingsModel::new(config)));
-                let model = match loaded {
-                    Ok(Ok(m)) => m,
-                    Ok(Err(e)) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
-                    }
-                    Err(p) => {
-                        let _ = ready_tx.send(Err(panic_message(p)));
-                        return;
-                    }
-                };
-                let dim = model.get_embedding_dim().map(|d| d as usize).unwrap_or(0);
-                let _ = ready_tx.send(Ok(dim));
-                for (batch, reply) in job_rx {
-                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.encode(&batch)));
-                    let out = match out {
-                        Ok(Ok(v)) => Ok(v),
-                        Ok(Err(e)) => Err(EmbedError::Inference(e.to_string())),
-                        Err(p) => Err(EmbedError::Inference(panic_message(p))),
-                    };
-                    let _ = reply.send(out);
-                }
-            })
-            .map_err(|e| model_err(format!("cannot start the model thread: {e}")))?;
-        let dim = match ready_rx.recv() {
-            Ok(Ok(d)) if d > 0 => d,
-            Ok(Ok(_)) => return Err(model_err("model reports no embedding size".into())),
-            Ok(Err(e)) => return Err(model_err(format!("cannot load the model: {e}"))),
-            Err(_) => return Err(model_err("the model thread died while loading".into())),
-        };
-        tracing::info!(dir = %files.dir.display(), dim, "loaded sentence-embedding model");
+        let workers = threads.workers.max(1);
+        let (job_tx, job_rx) = bounded::<Job>(workers);
+        let (ready_tx, ready_rx) = bounded::<Result<usize, String>>(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (config, job_rx, ready_tx) = (files.config(), job_rx.clone(), ready_tx.clone());
+            let intra = threads.intra;
+            let handle = std::thread::Builder::new()
+                .name(format!("storyline-embed-{w}"))
+                .spawn(move || worker(config, intra, &job_rx, &ready_tx))
+                .map_err(|e| model_err(format!("cannot start a model thread: {e}")))?;
+            handles.push(handle);
+        }
+        drop(ready_tx);
+        let mut dim = 0;
+        for _ in 0..workers {
+            dim = match ready_rx.recv() {
+                Ok(Ok(d)) if d > 0 => d,
+                Ok(Ok(_)) => return Err(model_err("model reports no embedding size".into())),
+                Ok(Err(e)) => return Err(model_err(format!("cannot load the model: {e}"))),
+                Err(_) => return Err(model_err("a model thread died while loading".into())),
+            };
+        }
+        tracing::info!(dir = %files.dir.display(), dim, workers, intra = threads.intra, "loaded sentence-embedding model");
         Ok(Self {
             jobs: Mutex::new(Some(job_tx)),
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(handles),
+            workers,
             tokenizer,
             max_tokens: 256,
             batch_size: batch_size.max(1),
+            batch_tokens: 0,
             sort_by_length: true,
             dim,
             model_id,
         })
+    }
+
+    /// Caps a batch at `tokens` padded tokens (sentences x the longest one;
+    /// 0: no cap, only the batch size): long sentences go in small batches,
+    /// short ones in large. Needs length sorting.
+    pub fn set_batch_tokens(&mut self, tokens: usize) {
+        self.batch_tokens = tokens;
     }
 
     /// Turns length sorting off (for benchmarks: it is on by default).
@@ -179,12 +198,50 @@ impl RustBertEmbedder {
     }
 }
 
+/// One model thread: loads its copy of the model, then embeds batches until
+/// the queue closes.
+fn worker(
+    config: SentenceEmbeddingsConfig,
+    intra: usize,
+    jobs: &crossbeam_channel::Receiver<Job>,
+    ready: &Sender<Result<usize, String>>,
+) {
+    if intra > 0 {
+        // libtorch keeps the intra-op thread count per calling thread.
+        tch::set_num_threads(intra as i32);
+    }
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SentenceEmbeddingsModel::new(config)));
+    let model = match loaded {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+        Err(p) => {
+            let _ = ready.send(Err(panic_message(p)));
+            return;
+        }
+    };
+    let dim = model.get_embedding_dim().map(|d| d as usize).unwrap_or(0);
+    let _ = ready.send(Ok(dim));
+    for (batch, reply) in jobs {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.encode(&batch)));
+        let out = match out {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(EmbedError::Inference(e.to_string())),
+            Err(p) => Err(EmbedError::Inference(panic_message(p))),
+        };
+        let _ = reply.send(out);
+    }
+}
+
 impl Drop for RustBertEmbedder {
     fn drop(&mut self) {
         if let Ok(mut j) = self.jobs.lock() {
             j.take();
         }
-        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+        let handles = self.threads.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        for t in handles {
             let _ = t.join();
         }
     }
@@ -206,22 +263,26 @@ impl Embedder for RustBertEmbedder {
             return Ok(Vec::new());
         }
         let mut order: Vec<usize> = (0..sentences.len()).collect();
+        let mut lens = Vec::new();
         if self.sort_by_length {
-            let lens: Vec<usize> = sentences.par_iter().map(|s| self.token_count(s)).collect();
+            lens = sentences.par_iter().map(|s| self.token_count(s)).collect();
             // Stable sort: equal lengths keep input order, so batches are the
             // same for the same input whatever the thread count.
             order.sort_by_key(|&i| lens[i]);
         }
+        let batches = batches(&order, &lens, self.batch_size, self.batch_tokens);
         let tx = self.sender()?;
         let mut out = vec![Vec::new(); sentences.len()];
-        // Keep one batch in flight while the next is prepared.
+        // Keep every worker busy, plus one batch queued behind them.
         let mut pending = std::collections::VecDeque::new();
-        for chunk in order.chunks(self.batch_size) {
+        // Longest batches first: the workers finish together instead of one
+        // of them ending the run alone on the longest sentences.
+        for chunk in batches.into_iter().rev() {
             let batch: Vec<String> = chunk.iter().map(|&i| sentences[i].to_string()).collect();
             let (rtx, rrx) = bounded(1);
             tx.send((batch, rtx)).map_err(|_| EmbedError::ThreadGone)?;
             pending.push_back((chunk, rrx));
-            if pending.len() > 1 {
+            if pending.len() > self.workers {
                 let (chunk, rrx) = pending.pop_front().expect("pending");
                 receive(chunk, rrx, &mut out, progress)?;
             }
@@ -231,6 +292,27 @@ impl Embedder for RustBertEmbedder {
         }
         Ok(out)
     }
+}
+
+/// Cuts `order` into batches of at most `size` sentences and, when `tokens`
+/// is set and lengths are known (ascending), at most `tokens` padded tokens.
+fn batches<'a>(order: &'a [usize], lens: &[usize], size: usize, tokens: usize) -> Vec<&'a [usize]> {
+    if tokens == 0 || lens.is_empty() {
+        return order.chunks(size).collect();
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (k, &i) in order.iter().enumerate() {
+        let n = k - start + 1;
+        if n > size || (n > 1 && n * lens[i] > tokens) {
+            out.push(&order[start..k]);
+            start = k;
+        }
+    }
+    if start < order.len() {
+        out.push(&order[start..]);
+    }
+    out
 }
 
 fn receive(
@@ -249,4 +331,20 @@ fn receive(
     }
     progress(chunk.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+
+    #[test]
+    fn batches_respect_size_and_token_cap() {
+        let order: Vec<usize> = (0..7).collect();
+        let lens = [5, 5, 10, 10, 10, 30, 300];
+        let sizes = |b: Vec<&[usize]>| b.iter().map(|x| x.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(batches(&order, &lens, 3, 0)), vec![3, 3, 1]);
+        // 30 padded tokens at most; a sentence longer than the cap goes alone.
+        assert_eq!(sizes(batches(&order, &lens, 64, 30)), vec![3, 2, 1, 1]);
+        assert_eq!(sizes(batches(&order, &[], 4, 30)), vec![4, 3], "no lengths: size only");
+    }
 }

@@ -50,6 +50,24 @@ fn reference_vectors_match_python_sentence_transformers() {
 }
 
 #[test]
+fn thread_layout_and_token_cap_do_not_change_the_vectors() {
+    let r = reference();
+    let files = ModelFiles::open(&model_dir()).unwrap();
+    let texts: Vec<&str> = r.sentences.iter().map(String::as_str).collect();
+    let one = RustBertEmbedder::load_with(&files, 4, embed::Threads { workers: 1, intra: 2 }).unwrap();
+    let want = one.embed(&texts, &|_| {}).unwrap();
+    drop(one);
+    let two = RustBertEmbedder::load_with(&files, 4, embed::Threads { workers: 2, intra: 1 }).unwrap();
+    assert_eq!(two.embed(&texts, &|_| {}).unwrap(), want, "two single-threaded workers give the same bits as one two-threaded model");
+    let mut capped = two;
+    // A cap of 40 tokens puts the longer reference sentences in batches of one or two.
+    capped.set_batch_tokens(40);
+    for (a, b) in capped.embed(&texts, &|_| {}).unwrap().iter().zip(&want) {
+        assert!(cosine(a, b) >= 0.99999, "smaller batches change padding only");
+    }
+}
+
+#[test]
 fn order_independent_and_deduplicated() {
     let r = reference();
     let e = embedder(3);

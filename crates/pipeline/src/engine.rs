@@ -63,6 +63,15 @@ enum Cmd {
         sentences: PathBuf,
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// Model worker threads (default: one per --threads core).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// libtorch threads per worker (default 1).
+        #[arg(long, default_value_t = 1)]
+        intra: usize,
+        /// Padded tokens per batch at most (0: only --batch).
+        #[arg(long, default_value_t = 0)]
+        batch_tokens: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -162,7 +171,13 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Eval { gold, sweep, record, common } => eval(&gold, &sweep, record.as_deref(), &common, &bar),
-        Cmd::BenchEmbed { sentences, batch, common } => bench_embed(&sentences, batch, &common),
+        Cmd::BenchEmbed { sentences, batch, workers, intra, batch_tokens, common } => {
+            let mut threads = embed::Threads::for_cores(common.threads.unwrap_or(0));
+            if let Some(w) = workers {
+                threads = embed::Threads { workers: w, intra };
+            }
+            bench_embed(&sentences, batch, batch_tokens, threads, &common)
+        }
     }
 }
 
@@ -284,16 +299,21 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
     Ok(())
 }
 
-fn bench_embed(path: &std::path::Path, batch: usize, common: &Common) -> Result<()> {
+fn bench_embed(path: &std::path::Path, batch: usize, batch_tokens: usize, threads: embed::Threads, common: &Common) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
     let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
-    let e = embed::RustBertEmbedder::load(&files, batch, common.threads.unwrap_or(0))?;
+    let mut e = embed::RustBertEmbedder::load_with(&files, batch, threads)?;
+    e.set_batch_tokens(batch_tokens);
     let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
     embed::Embedder::embed(&e, &warm, &|_| {})?;
     let t = Instant::now();
     embed::Embedder::embed(&e, &sentences, &|_| {})?;
     let secs = t.elapsed().as_secs_f64();
-    println!("{}", serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs}));
+    println!(
+        "{}",
+        serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs,
+            "workers": threads.workers, "intra": threads.intra, "batch": batch, "batch_tokens": batch_tokens})
+    );
     Ok(())
 }

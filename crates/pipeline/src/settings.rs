@@ -40,7 +40,7 @@ pub struct EmbedSettings {
 impl Default for EmbedSettings {
     fn default() -> Self {
         let w = embed::PoolWeights::default();
-        Self { batch_size: 64, title_weight: w.title, lead_weight: w.lead, lead_sentences: w.lead_sentences }
+        Self { batch_size: 32, title_weight: w.title, lead_weight: w.lead, lead_sentences: w.lead_sentences }
     }
 }
 
