@@ -31,6 +31,15 @@ fn ingest(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("split_sentences", |b| b.iter(|| ingest::split_sentences(black_box(&text))));
     g.bench_function("clean_lines", |b| b.iter(|| ingest::clean_lines(black_box(&text))));
+    g.bench_function("simhash", |b| b.iter(|| ingest::simhash(black_box(&text))));
+    // Date extraction: every date field of the corpus plus the first line of
+    // every text (where datelines and bylines are).
+    let dates: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.date.as_deref().into_iter().chain(d.text.lines().next()))
+        .collect();
+    g.throughput(Throughput::Elements(dates.len() as u64));
+    g.bench_function("parse_date_text", |b| b.iter(|| dates.iter().filter(|s| ingest::parse_date_text(black_box(s)).is_some()).count()));
     g.finish();
 }
 
@@ -71,15 +80,25 @@ fn embedding(c: &mut Criterion) {
     let mut g = c.benchmark_group("embed");
     g.sample_size(10);
     g.throughput(Throughput::Elements(sentences.len() as u64));
-    for batch in [32usize, 64, 128] {
-        for sorted in [true, false] {
-            let mut e = embed::RustBertEmbedder::load(&files, batch, 0).expect("model loads");
-            e.set_sort_by_length(sorted);
-            let name = if sorted { "sorted" } else { "unsorted" };
-            g.bench_with_input(BenchmarkId::new(format!("batch{batch}"), name), &sentences, |b, s| {
-                b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
-            });
-        }
+    // Batch size, length sorting and the token cap, with the default thread
+    // layout (one single-threaded model worker per core).
+    for (batch, sorted, tokens) in [(32usize, true, 0usize), (64, true, 0), (64, false, 0), (128, true, 0), (64, true, 1024)] {
+        let mut e = embed::RustBertEmbedder::load(&files, batch, 0).expect("model loads");
+        e.set_sort_by_length(sorted);
+        e.set_batch_tokens(tokens);
+        let name = format!("{}{}", if sorted { "sorted" } else { "unsorted" }, if tokens > 0 { format!("-max{tokens}tokens") } else { String::new() });
+        g.bench_with_input(BenchmarkId::new(format!("batch{batch}"), name), &sentences, |b, s| {
+            b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
+        });
+    }
+    // Thread layouts on every core: one model with libtorch's intra-op
+    // threads, or one single-threaded model per core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for threads in [embed::Threads { workers: 1, intra: cores }, embed::Threads { workers: cores, intra: 1 }] {
+        let e = embed::RustBertEmbedder::load_with(&files, 32, threads).expect("model loads");
+        g.bench_with_input(BenchmarkId::new("layout", format!("{}x{}", threads.workers, threads.intra)), &sentences, |b, s| {
+            b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
+        });
     }
     g.finish();
 }

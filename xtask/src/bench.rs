@@ -84,13 +84,18 @@ pub fn bench(baseline: Option<String>, skip_criterion: bool) -> Result<()> {
         "articles_per_s_end_to_end": articles / wall,
         "peak_rss_mib": manifest["peak_rss_mib"],
     });
-    std::fs::create_dir_all(results_file().parent().context("results folder")?)?;
-    let mut line = serde_json::to_string(&record)?;
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    append_record(&results_file(), &record)
+}
+
+/// Appends one JSON line to a results file in bench-results/ (kept across runs).
+fn append_record(file: &Path, record: &Value) -> Result<()> {
+    std::fs::create_dir_all(file.parent().context("results folder")?)?;
+    let mut line = serde_json::to_string(record)?;
     line.push('\n');
     use std::io::Write;
-    std::fs::OpenOptions::new().create(true).append(true).open(results_file())?.write_all(line.as_bytes())?;
-    println!("{}", serde_json::to_string_pretty(&record)?);
-    println!("appended to {}", results_file().display());
+    std::fs::OpenOptions::new().create(true).append(true).open(file)?.write_all(line.as_bytes())?;
+    println!("appended to {}", file.display());
     Ok(())
 }
 
@@ -179,34 +184,55 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     std::fs::create_dir_all(file.parent().context("target")?)?;
     std::fs::write(&file, list.join("\n"))?;
     let bin = build_storyline(&paths)?;
-    let ours = Command::new(&bin)
-        .env("LD_LIBRARY_PATH", &paths.torch_lib)
-        .args(["bench-embed", "--threads", &threads.to_string(), "--sentences"])
-        .arg(&file)
-        .arg("--model")
-        .arg(&paths.model)
-        .output()?;
-    if !ours.status.success() {
-        bail!("storyline bench-embed failed: {}", String::from_utf8_lossy(&ours.stderr));
+    // Batch 32 is sentence-transformers' default and ours. Three alternating
+    // rounds, medians: this machine's neighbours make single runs noisy.
+    let mut ours_runs = Vec::new();
+    let mut theirs_runs = Vec::new();
+    for _ in 0..3 {
+        let ours = Command::new(&bin)
+            .env("LD_LIBRARY_PATH", &paths.torch_lib)
+            .args(["bench-embed", "--batch", "32", "--threads", &threads.to_string(), "--sentences"])
+            .arg(&file)
+            .arg("--model")
+            .arg(&paths.model)
+            .output()?;
+        if !ours.status.success() {
+            bail!("storyline bench-embed failed: {}", String::from_utf8_lossy(&ours.stderr));
+        }
+        let theirs = Command::new(&python)
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TRANSFORMERS_OFFLINE", "1")
+            .arg(workspace_root().join("xtask/setup/anchor.py"))
+            .arg(&paths.model)
+            .arg(&file)
+            .arg(threads.to_string())
+            .arg("32")
+            .output()?;
+        if !theirs.status.success() {
+            bail!("the Python anchor failed: {}", String::from_utf8_lossy(&theirs.stderr));
+        }
+        let rate = |out: &[u8]| serde_json::from_slice::<Value>(out).ok().and_then(|v| v["sentences_per_second"].as_f64());
+        ours_runs.push(rate(&ours.stdout).context("bench-embed printed no rate")?);
+        theirs_runs.push(rate(&theirs.stdout).context("anchor.py printed no rate")?);
     }
-    let theirs = Command::new(&python)
-        .env("HF_HUB_OFFLINE", "1")
-        .env("TRANSFORMERS_OFFLINE", "1")
-        .arg(workspace_root().join("xtask/setup/anchor.py"))
-        .arg(&paths.model)
-        .arg(&file)
-        .arg(threads.to_string())
-        .arg("64")
-        .output()?;
-    if !theirs.status.success() {
-        bail!("the Python anchor failed: {}", String::from_utf8_lossy(&theirs.stderr));
-    }
-    let o: Value = serde_json::from_slice(&ours.stdout)?;
-    let t: Value = serde_json::from_slice(&theirs.stdout)?;
-    let (so, st) = (o["sentences_per_second"].as_f64().unwrap_or(0.0), t["sentences_per_second"].as_f64().unwrap_or(f64::NAN));
-    println!("{} unique GVA dev sentences, {threads} threads, batch 64, {}", list.len(), machine());
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (so, st) = (median(&mut ours_runs), median(&mut theirs_runs));
+    println!("{} unique GVA dev sentences, {threads} threads, batch 32, median of 3 runs, {}", list.len(), machine());
     println!("storyline (rust-bert)          {so:>8.1} sentences/s");
     println!("sentence-transformers (Python) {st:>8.1} sentences/s");
     println!("ratio                          {:>8.2}x", so / st);
-    Ok(())
+    append_record(&results_file().with_file_name("anchor.jsonl"), &json!({
+        "git_revision": git_revision(),
+        "time": chrono_like_now(),
+        "machine": machine(),
+        "threads": threads,
+        "batch": 32,
+        "sentences": list.len(),
+        "storyline_sentences_per_s": ours_runs,
+        "python_sentences_per_s": theirs_runs,
+        "ratio_of_medians": so / st,
+    }))
 }

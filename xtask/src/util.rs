@@ -16,7 +16,9 @@ pub fn workspace_root() -> PathBuf {
 pub fn cargo(paths: &setup::Paths) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(workspace_root());
-    c.env("LIBTORCH", &paths.libtorch).env("LIBTORCH_CXX11_ABI", "0").env("LD_LIBRARY_PATH", &paths.torch_lib);
+    // LIBTORCH comes from .cargo/config.toml (the `.storyline` link setup
+    // made): the same value as a plain `cargo build`, so both share builds.
+    c.env("LD_LIBRARY_PATH", &paths.torch_lib);
     c.env("STORYLINE_MODEL", &paths.model);
     c
 }
