@@ -165,6 +165,9 @@ pub fn compare(a: &str, b: &str, threshold: f64, noise: f64) -> Result<()> {
     Ok(())
 }
 
+/// The anchor's batch size: sentence-transformers' default and ours.
+const ANCHOR_BATCH: usize = 32;
+
 /// Our embed stage against Python sentence-transformers, same sentences,
 /// model files and threads.
 pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
@@ -184,14 +187,15 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     std::fs::create_dir_all(file.parent().context("target")?)?;
     std::fs::write(&file, list.join("\n"))?;
     let bin = build_storyline(&paths)?;
-    // Batch 32 is sentence-transformers' default and ours. Three alternating
-    // rounds, medians: this machine's neighbours make single runs noisy.
+    // Three alternating rounds, medians: this machine's neighbours make
+    // single runs noisy.
+    let batch = ANCHOR_BATCH.to_string();
     let mut ours_runs = Vec::new();
     let mut theirs_runs = Vec::new();
     for _ in 0..3 {
         let ours = Command::new(&bin)
             .env("LD_LIBRARY_PATH", &paths.torch_lib)
-            .args(["bench-embed", "--batch", "32", "--threads", &threads.to_string(), "--sentences"])
+            .args(["bench-embed", "--batch", &batch, "--threads", &threads.to_string(), "--sentences"])
             .arg(&file)
             .arg("--model")
             .arg(&paths.model)
@@ -206,7 +210,7 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
             .arg(&paths.model)
             .arg(&file)
             .arg(threads.to_string())
-            .arg("32")
+            .arg(&batch)
             .output()?;
         if !theirs.status.success() {
             bail!("the Python anchor failed: {}", String::from_utf8_lossy(&theirs.stderr));
@@ -220,7 +224,7 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
         v[v.len() / 2]
     };
     let (so, st) = (median(&mut ours_runs), median(&mut theirs_runs));
-    println!("{} unique GVA dev sentences, {threads} threads, batch 32, median of 3 runs, {}", list.len(), machine());
+    println!("{} unique GVA dev sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 runs, {}", list.len(), machine());
     println!("storyline (rust-bert)          {so:>8.1} sentences/s");
     println!("sentence-transformers (Python) {st:>8.1} sentences/s");
     println!("ratio                          {:>8.2}x", so / st);
@@ -229,7 +233,7 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
         "time": chrono_like_now(),
         "machine": machine(),
         "threads": threads,
-        "batch": 32,
+        "batch": ANCHOR_BATCH,
         "sentences": list.len(),
         "storyline_sentences_per_s": ours_runs,
         "python_sentences_per_s": theirs_runs,

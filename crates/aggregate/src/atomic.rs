@@ -16,11 +16,6 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// The file this one will replace.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Renames the temporary file over its target: readers see the old file
     /// or the new one, never a partial one.
     pub fn commit(self) -> Result<(), AggregateError> {

@@ -169,9 +169,9 @@ pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
     times.push(("cluster", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let staged = crate::manifest::write_outputs(&opts.out, &ingested.articles, &ingested.rejects, &embedded, &clustering)?;
+    let mut staged = crate::manifest::write_outputs(&opts.out, &ingested.articles, &ingested.rejects, &embedded, &clustering)?;
     times.push(("aggregate", t.elapsed().as_secs_f64()));
-    let mut counts = staged.counts.clone();
+    let mut counts = std::mem::take(&mut staged.counts);
 
     let inputs = ingested.files.iter().map(|f| InputFile::describe(f)).collect();
     counts.sort();

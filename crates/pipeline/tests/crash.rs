@@ -5,18 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{model, workspace};
 
 fn storyline(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_storyline"));
-    c.env("STORYLINE_CACHE", cache).env("RUST_LOG", "embed=info");
-    if let Some(m) = std::env::var_os("STORYLINE_MODEL") {
-        c.env("STORYLINE_MODEL", m);
-    } else {
-        c.env("STORYLINE_MODEL", workspace().join(".storyline/models/all-MiniLM-L6-v2"));
-    }
+    c.env("STORYLINE_CACHE", cache).env("RUST_LOG", "embed=info").env("STORYLINE_MODEL", model());
     c
 }
 

@@ -6,15 +6,8 @@ use std::path::{Path, PathBuf};
 use pipeline::{NoProgress, RunOptions, Settings};
 use polars::prelude::*;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn model() -> PathBuf {
-    std::env::var_os("STORYLINE_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".storyline/models/all-MiniLM-L6-v2"))
-}
+mod common;
+use common::{model, workspace};
 
 fn run_seeds(out: &Path, threads: usize) -> pipeline::RunReport {
     let opts = RunOptions {

@@ -3,18 +3,11 @@
 
 #![allow(clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn model() -> PathBuf {
-    std::env::var_os("STORYLINE_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".storyline/models/all-MiniLM-L6-v2"))
-}
+mod common;
+use common::{model, workspace};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
