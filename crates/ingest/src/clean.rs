@@ -172,22 +172,66 @@ pub fn normalise(text: &str) -> String {
 }
 
 fn collapse_spaces(line: &str) -> String {
+    // Most lines are already tidy: single ASCII spaces, none at either end.
+    let other_space = if line.is_ascii() {
+        line.bytes().any(|c| c != b' ' && (c.is_ascii_whitespace() || c == 0x0b))
+    } else {
+        line.chars().any(|c| c != ' ' && c.is_whitespace())
+    };
+    let tidy = !other_space && !line.starts_with(' ') && !line.ends_with(' ') && !line.contains("  ");
+    if tidy {
+        return line.to_string();
+    }
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Key under which two paragraphs count as the same: lowercase words only.
-pub(crate) fn paragraph_key(line: &str) -> String {
-    let mut key = String::with_capacity(line.len());
+/// Writes the key under which two paragraphs count as the same into `key`:
+/// lowercase words only, one space between them.
+fn paragraph_key_into(line: &str, key: &mut String) {
+    key.clear();
+    if line.is_ascii() {
+        let mut gap = false;
+        for &c in line.as_bytes() {
+            if c.is_ascii_alphanumeric() {
+                if gap && !key.is_empty() {
+                    key.push(' ');
+                }
+                gap = false;
+                key.push(char::from(c.to_ascii_lowercase()));
+            } else {
+                gap = true;
+            }
+        }
+        return;
+    }
     for w in line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         if !key.is_empty() {
             key.push(' ');
         }
         key.extend(w.chars().flat_map(char::to_lowercase));
     }
+}
+
+/// Key under which two paragraphs count as the same: lowercase words only.
+pub(crate) fn paragraph_key(line: &str) -> String {
+    let mut key = String::with_capacity(line.len());
+    paragraph_key_into(line, &mut key);
     key
 }
 
+/// A 64-bit hash of [`paragraph_key`] (`None` for a line without words),
+/// built in `buf` so that comparing paragraphs allocates nothing per line.
+/// Two different paragraphs share a hash with odds of about 2^-64.
+pub(crate) fn paragraph_hash(line: &str, buf: &mut String) -> Option<u64> {
+    paragraph_key_into(line, buf);
+    (!buf.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(buf.as_bytes()))
+}
+
+/// Words with at least one letter.
 fn word_count(line: &str) -> usize {
+    if line.is_ascii() {
+        return line.as_bytes().split(|c| c.is_ascii_whitespace()).filter(|w| w.iter().any(u8::is_ascii_alphabetic)).count();
+    }
     line.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count()
 }
 
@@ -196,14 +240,16 @@ fn classify(line: &str) -> Option<RemovalReason> {
     if COMMENT_LINE.is_match(line) {
         return Some(RemovalReason::Comment);
     }
-    if URL.is_match(line) && SPAM_WORDS.is_match(line) {
+    let has_url = URL.is_match(line);
+    if has_url && SPAM_WORDS.is_match(line) {
         return Some(RemovalReason::Spam);
     }
-    if WIDGET_LINE.is_match(line) || (word_count(line) <= 8 && CONTACT_LINE.is_match(line)) {
+    let words = word_count(line);
+    if WIDGET_LINE.is_match(line) || (words <= 8 && CONTACT_LINE.is_match(line)) {
         return Some(RemovalReason::Widget);
     }
-    let without_urls = URL.replace_all(line, "");
-    if word_count(&without_urls) == 0 && crate::date::find_date(line).is_none() {
+    let words = if has_url { word_count(&URL.replace_all(line, "")) } else { words };
+    if words == 0 && crate::date::find_date(line).is_none() {
         return Some(RemovalReason::Fragment);
     }
     None
@@ -226,6 +272,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
         removed.add(RemovalReason::Comment);
     }
     let mut seen = HashSet::new();
+    let mut key = String::new();
     let mut lines = Vec::with_capacity(cut);
     for line in &raw[..cut] {
         let mut stripped = if INLINE_WIDGET.is_match(line) {
@@ -248,7 +295,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
             removed.add(reason);
             continue;
         }
-        if !seen.insert(paragraph_key(&stripped)) {
+        if !seen.insert(paragraph_hash(&stripped, &mut key)) {
             removed.add(RemovalReason::Repeated);
             continue;
         }

@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::clean::{clean_lines, paragraph_key, RemovalReason, Removed};
+use crate::clean::{clean_lines, paragraph_hash, RemovalReason, Removed};
 use crate::date::{implausible, parse_date_text, DateSource};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
+use crate::language::detect_language;
 use crate::{sentences::split_sentences, Article, Origin, Reject, Warning};
 
 /// An article between local cleaning and furniture removal.
@@ -116,16 +117,6 @@ impl Staged {
     }
 }
 
-fn detect_language(text: &str) -> Option<String> {
-    // whatlang is linear; a few kilobytes decide the language.
-    let mut end = text.len().min(1000);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let info = whatlang::detect(&text[..end])?;
-    (info.is_reliable() || info.confidence() > 0.5).then(|| info.lang().code().to_string())
-}
-
 /// Removes lines that occur in at least `min_articles` distinct articles of
 /// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines).
 /// Articles are de-duplicated by content first, so copies of one page do not
@@ -141,23 +132,24 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
         }
     }
     let groups: HashMap<String, Vec<usize>> = groups.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let mut furniture: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut furniture: HashMap<String, HashSet<u64>> = HashMap::new();
+    let mut buf = String::new();
     for (outlet, members) in &groups {
         if members.len() < min_articles {
             continue;
         }
         let mut seen_docs = HashSet::new();
-        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut counts: HashMap<u64, usize> = HashMap::new();
         for &i in members {
-            let keys: Vec<String> = staged[i].lines.iter().map(|l| paragraph_key(l)).collect();
-            if !seen_docs.insert(keys.join("\n")) {
+            let keys: Vec<Option<u64>> = staged[i].lines.iter().map(|l| paragraph_hash(l, &mut buf)).collect();
+            if !seen_docs.insert(keys.clone()) {
                 continue;
             }
-            for k in keys.into_iter().collect::<HashSet<_>>() {
+            for k in keys.into_iter().flatten().collect::<HashSet<_>>() {
                 *counts.entry(k).or_default() += 1;
             }
         }
-        let lines: HashSet<String> = counts.into_iter().filter(|(k, n)| *n >= min_articles && !k.is_empty()).map(|(k, _)| k).collect();
+        let lines: HashSet<u64> = counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(k, _)| k).collect();
         if !lines.is_empty() {
             furniture.insert(outlet.to_string(), lines);
         }
@@ -165,7 +157,7 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     strip_title_suffixes(staged, &groups, min_articles);
     for s in staged.iter_mut() {
         let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
-        let keep: Vec<bool> = s.lines.iter().map(|l| !lines.contains(&paragraph_key(l))).collect();
+        let keep: Vec<bool> = s.lines.iter().map(|l| paragraph_hash(l, &mut buf).is_none_or(|k| !lines.contains(&k))).collect();
         if !keep.iter().any(|k| *k) {
             continue;
         }

@@ -10,6 +10,7 @@ mod clean;
 mod date;
 mod dedup;
 mod furniture;
+mod language;
 mod meta;
 mod read;
 mod sentences;
@@ -81,7 +82,8 @@ pub struct Article {
     pub outlet: Option<String>,
     /// Dateline place ("Baghdad").
     pub place: Option<String>,
-    /// ISO 639-3 code from whatlang, `None` when detection is unreliable.
+    /// ISO 639-3 code (English by its function words, else whatlang),
+    /// `None` when detection is unreliable.
     pub language: Option<String>,
     /// Clean body text, paragraphs separated by blank lines.
     pub text: String,
