@@ -44,7 +44,7 @@ pub fn bench(baseline: Option<String>, skip_criterion: bool) -> Result<()> {
     let baseline = baseline.unwrap_or_else(git_revision);
     if !skip_criterion {
         let mut c = cargo(&paths);
-        c.args(["bench", "-p", "benches", "--", "--save-baseline", &baseline]);
+        c.args(["bench", "-p", "benches", "--bench", "stages", "--", "--save-baseline", &baseline]);
         run(c)?;
     }
     // End to end on GVA dev, without the embedding cache, so every stage works.

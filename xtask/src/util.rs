@@ -16,6 +16,20 @@ pub fn workspace_root() -> PathBuf {
 pub fn cargo(paths: &setup::Paths) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(workspace_root());
+    // `cargo run` gave xtask its own CARGO_PKG_*, CARGO_MANIFEST_* and
+    // CARGO_CRATE_NAME. Some build scripts (ring's) rerun when these
+    // change, and everything above them rebuilds: without this, switching
+    // between `cargo xtask ...` and plain `cargo ...` rebuilt polars and
+    // torch-sys every time.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(key.as_ref(), "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE")
+        {
+            c.env_remove(key.as_ref());
+        }
+    }
     // LIBTORCH comes from .cargo/config.toml (the `.storyline` link setup
     // made): the same value as a plain `cargo build`, so both share builds.
     c.env("LD_LIBRARY_PATH", &paths.torch_lib);
