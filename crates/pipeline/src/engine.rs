@@ -61,17 +61,19 @@ enum Cmd {
         /// One sentence per line.
         #[arg(long)]
         sentences: PathBuf,
-        #[arg(long, default_value_t = 64)]
-        batch: usize,
+        /// Sentences per batch (default: the settings' embed.batch_size).
+        #[arg(long)]
+        batch: Option<usize>,
         /// Model worker threads (default: one per --threads core).
         #[arg(long)]
         workers: Option<usize>,
         /// libtorch threads per worker (default 1).
         #[arg(long, default_value_t = 1)]
         intra: usize,
-        /// Padded tokens per batch at most (0: only --batch).
-        #[arg(long, default_value_t = 0)]
-        batch_tokens: usize,
+        /// Padded tokens per batch at most, 0 for no cap (default: the
+        /// settings' embed.batch_tokens).
+        #[arg(long)]
+        batch_tokens: Option<usize>,
         #[command(flatten)]
         common: Common,
     },
@@ -176,7 +178,9 @@ fn main() -> Result<()> {
             if let Some(w) = workers {
                 threads = embed::Threads { workers: w, intra };
             }
-            bench_embed(&sentences, batch, batch_tokens, threads, &common)
+            let embed = settings(&common)?.embed;
+            let batch = batch.unwrap_or(embed.batch_size);
+            bench_embed(&sentences, batch, batch_tokens.unwrap_or(embed.batch_tokens), threads, &common)
         }
     }
 }

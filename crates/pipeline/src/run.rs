@@ -155,7 +155,8 @@ pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
 
     let t = Instant::now();
     let files_model = ModelFiles::open(&opts.model_dir)?;
-    let embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads)?;
+    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads)?;
+    embedder.set_batch_tokens(settings.embed.batch_tokens);
     let mut cache = match &opts.cache_dir {
         Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.dim())?,
         None => EmbeddingCache::in_memory(embedder.dim()),

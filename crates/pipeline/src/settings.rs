@@ -29,6 +29,10 @@ impl Default for IngestSettings {
 pub struct EmbedSettings {
     /// Sentences per model call (after sorting by token length).
     pub batch_size: usize,
+    /// Padded tokens per model call at most (0: no cap). Batches of long
+    /// sentences get fewer of them, so no call pads 32 sentences to 256
+    /// tokens and the workers' shares stay even.
+    pub batch_tokens: usize,
     /// Weight of the title in the article vector.
     pub title_weight: f32,
     /// Weight of each lead sentence.
@@ -40,7 +44,7 @@ pub struct EmbedSettings {
 impl Default for EmbedSettings {
     fn default() -> Self {
         let w = embed::PoolWeights::default();
-        Self { batch_size: 32, title_weight: w.title, lead_weight: w.lead, lead_sentences: w.lead_sentences }
+        Self { batch_size: 32, batch_tokens: 1024, title_weight: w.title, lead_weight: w.lead, lead_sentences: w.lead_sentences }
     }
 }
 
