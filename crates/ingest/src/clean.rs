@@ -155,6 +155,31 @@ static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
 static GLUED_SENTENCES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"([a-z]{3,}[.!?][”"’)]?)([A-Z][a-z])"#).expect("static regex"));
 
+/// A cheap superset of [`GLUED_SENTENCES`]: `.`, `!` or `?`, perhaps a
+/// closing quote or parenthesis, then an uppercase and a lowercase letter.
+/// Most lines have none, and skip the regex.
+fn may_be_glued(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.iter().enumerate().filter(|(_, &c)| matches!(c, b'.' | b'!' | b'?')).any(|(i, _)| {
+        let mut j = i + 1;
+        match b.get(j..) {
+            Some([b'"' | b')', ..]) => j += 1,
+            // ” and ’ in UTF-8.
+            Some([0xE2, 0x80, 0x9D | 0x99, ..]) => j += 3,
+            _ => {}
+        }
+        matches!(b.get(j..), Some([u, l, ..]) if u.is_ascii_uppercase() && l.is_ascii_lowercase())
+    })
+}
+
+/// A cheap superset of [`INLINE_WIDGET`]: the phrases' distinctive
+/// lowercase letters. Most lines have none, and skip the regex.
+fn may_have_inline_widget(line: &str) -> bool {
+    let b = line.as_bytes();
+    let has = |needle: &[u8]| b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+    has(b"comment(s)") || has(b"print e") || has(b"bookmark and share") || has(b"font size") || has(b"enditem") || has(b"go to forum")
+}
+
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -275,12 +300,12 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut key = String::new();
     let mut lines = Vec::with_capacity(cut);
     for line in &raw[..cut] {
-        let mut stripped = if INLINE_WIDGET.is_match(line) {
+        let mut stripped = if may_have_inline_widget(line) && INLINE_WIDGET.is_match(line) {
             collapse_spaces(&INLINE_WIDGET.replace_all(line, " "))
         } else {
             line.clone()
         };
-        if GLUED_SENTENCES.is_match(&stripped) {
+        if may_be_glued(&stripped) && GLUED_SENTENCES.is_match(&stripped) {
             stripped = GLUED_SENTENCES.replace_all(&stripped, "$1 $2").into_owned();
         }
         if stripped.is_empty() {
@@ -341,6 +366,32 @@ mod tests {
     fn unglues_sentences() {
         let c = clean_lines("Injured in South Los Angeles.According to investigators, it was at abc7.com today.");
         assert_eq!(c.lines, vec!["Injured in South Los Angeles. According to investigators, it was at abc7.com today."]);
+    }
+
+    #[test]
+    fn prechecks_admit_everything_their_regexes_match() {
+        for line in ["end.Four", "said.\u{201d}The", "said?\"Why", "(done!)Then", "0 Comment(s)Print E-mail", "Bookmark and Share", "ADJUST FONT SIZE:", "Enditem", "Go to Forum >>"] {
+            if GLUED_SENTENCES.is_match(line) {
+                assert!(may_be_glued(line), "{line}");
+            }
+            if INLINE_WIDGET.is_match(line) {
+                assert!(may_have_inline_widget(line), "{line}");
+            }
+        }
+        assert!(!may_be_glued("A normal sentence. Another one."));
+        assert!(!may_have_inline_widget("A normal sentence about printers."));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glued_precheck_is_a_superset(line in "[a-zA-Z.!?\"”’)( ]{0,24}") {
+            proptest::prop_assert!(!GLUED_SENTENCES.is_match(&line) || may_be_glued(&line));
+        }
+
+        #[test]
+        fn inline_widget_precheck_is_a_superset(line in "(0 |Comment|\\(s\\)|Print|E-?mail| |Bookmark|and|Share|Adjust|font|size|:|Enditem|Go to|Forum|>>|x){0,8}") {
+            proptest::prop_assert!(!INLINE_WIDGET.is_match(&line) || may_have_inline_widget(&line));
+        }
     }
 
     #[test]

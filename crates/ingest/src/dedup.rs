@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::Article;
 
 /// SimHash of a text over lowercase word 3-shingles. Each word is hashed
@@ -68,8 +70,10 @@ impl NearDuplicates {
     /// shared band). Deterministic: the earliest article in input order wins.
     pub fn find(articles: &[Article], max_distance: u32, min_words: usize) -> Self {
         let max_distance = max_distance.min(3);
+        // Hashing is the costly part and independent per article: in parallel
+        // (order kept); the banded lookup below stays sequential.
         let hashes: Vec<Option<u64>> = articles
-            .iter()
+            .par_iter()
             .map(|a| (a.text.split_whitespace().count() >= min_words).then(|| simhash(&a.text)))
             .collect();
         let mut bands: [HashMap<u16, Vec<usize>>; 4] = Default::default();
