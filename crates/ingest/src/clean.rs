@@ -172,14 +172,6 @@ fn may_be_glued(line: &str) -> bool {
     })
 }
 
-/// A cheap superset of [`INLINE_WIDGET`]: the phrases' distinctive
-/// lowercase letters. Most lines have none, and skip the regex.
-fn may_have_inline_widget(line: &str) -> bool {
-    let b = line.as_bytes();
-    let has = |needle: &[u8]| b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
-    has(b"comment(s)") || has(b"print e") || has(b"bookmark and share") || has(b"font size") || has(b"enditem") || has(b"go to forum")
-}
-
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -300,7 +292,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut key = String::new();
     let mut lines = Vec::with_capacity(cut);
     for line in &raw[..cut] {
-        let mut stripped = if may_have_inline_widget(line) && INLINE_WIDGET.is_match(line) {
+        let mut stripped = if INLINE_WIDGET.is_match(line) {
             collapse_spaces(&INLINE_WIDGET.replace_all(line, " "))
         } else {
             line.clone()
@@ -369,28 +361,17 @@ mod tests {
     }
 
     #[test]
-    fn prechecks_admit_everything_their_regexes_match() {
-        for line in ["end.Four", "said.\u{201d}The", "said?\"Why", "(done!)Then", "0 Comment(s)Print E-mail", "Bookmark and Share", "ADJUST FONT SIZE:", "Enditem", "Go to Forum >>"] {
-            if GLUED_SENTENCES.is_match(line) {
-                assert!(may_be_glued(line), "{line}");
-            }
-            if INLINE_WIDGET.is_match(line) {
-                assert!(may_have_inline_widget(line), "{line}");
-            }
+    fn glued_precheck_admits_what_the_regex_matches() {
+        for line in ["end.Four", "said.\u{201d}The", "said?\"Why", "(done!)Then"] {
+            assert!(GLUED_SENTENCES.is_match(line) && may_be_glued(line), "{line}");
         }
         assert!(!may_be_glued("A normal sentence. Another one."));
-        assert!(!may_have_inline_widget("A normal sentence about printers."));
     }
 
     proptest::proptest! {
         #[test]
         fn glued_precheck_is_a_superset(line in "[a-zA-Z.!?\"”’)( ]{0,24}") {
             proptest::prop_assert!(!GLUED_SENTENCES.is_match(&line) || may_be_glued(&line));
-        }
-
-        #[test]
-        fn inline_widget_precheck_is_a_superset(line in "(0 |Comment|\\(s\\)|Print|E-?mail| |Bookmark|and|Share|Adjust|font|size|:|Enditem|Go to|Forum|>>|x){0,8}") {
-            proptest::prop_assert!(!INLINE_WIDGET.is_match(&line) || may_have_inline_widget(&line));
         }
     }
 
