@@ -3,6 +3,13 @@
 //! be loaded, then becomes the engine (exec: same process id, arguments,
 //! stdin/stdout/stderr and signals).
 //!
+//! It also tunes glibc's allocator for the engine (unless the user set these
+//! variables): libtorch allocates each batch's activations afresh, several
+//! megabytes each, and glibc serves allocations over 128 KiB with new mmaps
+//! that the kernel must zero: perf put 20% of embedding time in page
+//! faults and clear_page. Served from the heap and kept there, they are
+//! reused; embedding runs 15-35% faster.
+//!
 //! A missing or corrupt libtorch makes the dynamic loader kill a program
 //! before its `main` runs; without this check the user would see the
 //! loader's one line and exit status 127, not what to do about it.
@@ -15,6 +22,11 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 const ENGINE: &str = "storyline-engine";
+
+/// glibc malloc settings for the engine: allocations up to 32 MiB (glibc's
+/// largest threshold) come from the heap, and up to 256 MiB of freed heap
+/// stays mapped for the next batch.
+const MALLOC_TUNING: [(&str, &str); 2] = [("MALLOC_MMAP_THRESHOLD_", "33554432"), ("MALLOC_TRIM_THRESHOLD_", "268435456")];
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("storyline: {msg}");
@@ -58,6 +70,12 @@ fn main() -> ExitCode {
         return fail(&format!("{} does not start ({}): {why}", engine.display(), probe.status));
     }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let err = Command::new(&engine).arg0("storyline").args(args).exec();
+    let mut cmd = Command::new(&engine);
+    for (key, value) in MALLOC_TUNING {
+        if std::env::var_os(key).is_none() {
+            cmd.env(key, value);
+        }
+    }
+    let err = cmd.arg0("storyline").args(args).exec();
     fail(&format!("cannot start {}: {err}", engine.display()))
 }
