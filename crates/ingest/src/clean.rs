@@ -155,23 +155,6 @@ static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
 static GLUED_SENTENCES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"([a-z]{3,}[.!?][”"’)]?)([A-Z][a-z])"#).expect("static regex"));
 
-/// A cheap superset of [`GLUED_SENTENCES`]: `.`, `!` or `?`, perhaps a
-/// closing quote or parenthesis, then an uppercase and a lowercase letter.
-/// Most lines have none, and skip the regex.
-fn may_be_glued(line: &str) -> bool {
-    let b = line.as_bytes();
-    b.iter().enumerate().filter(|(_, &c)| matches!(c, b'.' | b'!' | b'?')).any(|(i, _)| {
-        let mut j = i + 1;
-        match b.get(j..) {
-            Some([b'"' | b')', ..]) => j += 1,
-            // ” and ’ in UTF-8.
-            Some([0xE2, 0x80, 0x9D | 0x99, ..]) => j += 3,
-            _ => {}
-        }
-        matches!(b.get(j..), Some([u, l, ..]) if u.is_ascii_uppercase() && l.is_ascii_lowercase())
-    })
-}
-
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -297,7 +280,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
         } else {
             line.clone()
         };
-        if may_be_glued(&stripped) && GLUED_SENTENCES.is_match(&stripped) {
+        if GLUED_SENTENCES.is_match(&stripped) {
             stripped = GLUED_SENTENCES.replace_all(&stripped, "$1 $2").into_owned();
         }
         if stripped.is_empty() {
@@ -358,21 +341,6 @@ mod tests {
     fn unglues_sentences() {
         let c = clean_lines("Injured in South Los Angeles.According to investigators, it was at abc7.com today.");
         assert_eq!(c.lines, vec!["Injured in South Los Angeles. According to investigators, it was at abc7.com today."]);
-    }
-
-    #[test]
-    fn glued_precheck_admits_what_the_regex_matches() {
-        for line in ["end.Four", "said.\u{201d}The", "said?\"Why", "(done!)Then"] {
-            assert!(GLUED_SENTENCES.is_match(line) && may_be_glued(line), "{line}");
-        }
-        assert!(!may_be_glued("A normal sentence. Another one."));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn glued_precheck_is_a_superset(line in "[a-zA-Z.!?\"”’)( ]{0,24}") {
-            proptest::prop_assert!(!GLUED_SENTENCES.is_match(&line) || may_be_glued(&line));
-        }
     }
 
     #[test]
