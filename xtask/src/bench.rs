@@ -217,10 +217,11 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
         if !theirs.status.success() {
             bail!("the Python anchor failed: {}", String::from_utf8_lossy(&theirs.stderr));
         }
-        let rate = |out: &[u8]| serde_json::from_slice::<Value>(out).ok().and_then(|v| v["sentences_per_second"].as_f64());
-        ours_runs.push(rate(&ours.stdout).context("bench-embed printed no rate")?);
-        batch_tokens = serde_json::from_slice::<Value>(&ours.stdout).map_or(Value::Null, |v| v["batch_tokens"].clone());
-        theirs_runs.push(rate(&theirs.stdout).context("anchor.py printed no rate")?);
+        let parse = |out: &[u8]| serde_json::from_slice::<Value>(out).unwrap_or(Value::Null);
+        let (ours, theirs) = (parse(&ours.stdout), parse(&theirs.stdout));
+        ours_runs.push(ours["sentences_per_second"].as_f64().context("bench-embed printed no rate")?);
+        theirs_runs.push(theirs["sentences_per_second"].as_f64().context("anchor.py printed no rate")?);
+        batch_tokens = ours["batch_tokens"].clone();
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
