@@ -260,44 +260,52 @@ fn collapse_spaces(line: &str) -> Cow<'_, str> {
 
 /// Writes the key under which two paragraphs count as the same into `key`:
 /// lowercase words only, one space between them.
-fn paragraph_key_into(line: &str, key: &mut String) {
+fn paragraph_key_into(line: &str, key: &mut Vec<u8>) {
     key.clear();
-    if line.is_ascii() {
-        let mut gap = false;
-        for &c in line.as_bytes() {
-            if c.is_ascii_alphanumeric() {
+    // One pass over the bytes; only non-ASCII characters are decoded (news
+    // text is mostly ASCII with a few curly quotes and dashes).
+    let bytes = line.as_bytes();
+    let mut gap = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            if b.is_ascii_alphanumeric() {
                 if gap && !key.is_empty() {
-                    key.push(' ');
+                    key.push(b' ');
                 }
                 gap = false;
-                key.push(char::from(c.to_ascii_lowercase()));
+                key.push(b.to_ascii_lowercase());
             } else {
                 gap = true;
             }
+            continue;
         }
-        return;
-    }
-    for w in line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        if !key.is_empty() {
-            key.push(' ');
+        let c = line[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
+            if gap && !key.is_empty() {
+                key.push(b' ');
+            }
+            gap = false;
+            let mut utf8 = [0u8; 4];
+            for l in c.to_lowercase() {
+                key.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+            }
+        } else {
+            gap = true;
         }
-        key.extend(w.chars().flat_map(char::to_lowercase));
     }
 }
 
-/// Key under which two paragraphs count as the same: lowercase words only.
-pub(crate) fn paragraph_key(line: &str) -> String {
-    let mut key = String::with_capacity(line.len());
-    paragraph_key_into(line, &mut key);
-    key
-}
-
-/// A 64-bit hash of [`paragraph_key`] (`None` for a line without words),
-/// built in `buf` so that comparing paragraphs allocates nothing per line.
-/// Two different paragraphs share a hash with odds of about 2^-64.
-pub(crate) fn paragraph_hash(line: &str, buf: &mut String) -> Option<u64> {
+/// A 64-bit hash of the key under which two paragraphs count as the same
+/// (lowercase words only; `None` for a line without words), built in `buf` so
+/// that comparing paragraphs allocates nothing per line. Two different
+/// paragraphs share a hash with odds of about 2^-64.
+pub(crate) fn paragraph_hash(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
     paragraph_key_into(line, buf);
-    (!buf.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(buf.as_bytes()))
+    (!buf.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(buf))
 }
 
 /// Words with at least one letter, counted up to `max`.
@@ -346,7 +354,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
         removed.add(RemovalReason::Comment);
     }
     let mut seen = HashSet::new();
-    let mut key = String::new();
+    let mut key = Vec::new();
     let mut lines = Vec::with_capacity(cut);
     for line in &raw[..cut] {
         let mut found = Found::in_line(line);

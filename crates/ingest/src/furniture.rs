@@ -19,6 +19,8 @@ pub(crate) struct Staged {
     url: Option<String>,
     meta: Metadata,
     lines: Vec<String>,
+    /// `paragraph_hash` of each line, for furniture removal.
+    keys: Vec<Option<u64>>,
     removed: Removed,
     warnings: Vec<String>,
     raw_bytes: usize,
@@ -68,6 +70,8 @@ impl Staged {
                 None => return Err(reject("empty article: nothing left after removing page noise")),
             }
         }
+        let mut buf = Vec::new();
+        let keys = lines.iter().map(|l| paragraph_hash(l, &mut buf)).collect();
         Ok(Self {
             origin: doc.origin,
             format: doc.format,
@@ -75,6 +79,7 @@ impl Staged {
             url: doc.url,
             meta,
             lines,
+            keys,
             removed,
             warnings,
             raw_bytes: doc.text.len(),
@@ -133,19 +138,22 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     }
     let groups: HashMap<String, Vec<usize>> = groups.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let mut furniture: HashMap<String, HashSet<u64>> = HashMap::new();
-    let mut buf = String::new();
     for (outlet, members) in &groups {
         if members.len() < min_articles {
             continue;
         }
+        // Copies of one page (same keys in the same order) vote once.
         let mut seen_docs = HashSet::new();
         let mut counts: HashMap<u64, usize> = HashMap::new();
+        let mut distinct = HashSet::new();
         for &i in members {
-            let keys: Vec<Option<u64>> = staged[i].lines.iter().map(|l| paragraph_hash(l, &mut buf)).collect();
-            if !seen_docs.insert(keys.clone()) {
+            let keys = &staged[i].keys;
+            if !seen_docs.insert(keys_digest(keys)) {
                 continue;
             }
-            for k in keys.into_iter().flatten().collect::<HashSet<_>>() {
+            distinct.clear();
+            distinct.extend(keys.iter().flatten());
+            for &k in &distinct {
                 *counts.entry(k).or_default() += 1;
             }
         }
@@ -157,17 +165,32 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     strip_title_suffixes(staged, &groups, min_articles);
     for s in staged.iter_mut() {
         let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
-        let keep: Vec<bool> = s.lines.iter().map(|l| paragraph_hash(l, &mut buf).is_none_or(|k| !lines.contains(&k))).collect();
+        let keep: Vec<bool> = s.keys.iter().map(|k| k.is_none_or(|k| !lines.contains(&k))).collect();
         if !keep.iter().any(|k| *k) {
             continue;
         }
-        let mut it = keep.iter();
         let before = s.lines.len();
+        let mut it = keep.iter();
         s.lines.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        s.keys.retain(|_| *it.next().unwrap_or(&true));
         for _ in s.lines.len()..before {
             s.removed.add(RemovalReason::Furniture);
         }
     }
+}
+
+/// One hash of a whole article's paragraph keys, in order (`None` counts).
+fn keys_digest(keys: &[Option<u64>]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for k in keys {
+        h.update(&k.map_or([0xff; 9], |k| {
+            let mut b = [0u8; 9];
+            b[1..].copy_from_slice(&k.to_le_bytes());
+            b
+        }));
+    }
+    h.digest()
 }
 
 /// The site name after the last " - " or " | " of a title.

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use crate::clean::{RemovalReason, Removed};
+use crate::clean::{paragraph_hash, RemovalReason, Removed};
 use crate::date::{find_date, month_day_with_year, year_hint, DateSource};
 
 /// What the top of an article told us.
@@ -184,8 +184,9 @@ pub(crate) fn extract(
     }
     if let Some(t) = &m.title {
         // The title repeated as the first body line.
-        let key = crate::clean::paragraph_key(t);
-        if lines.len() > 1 && lines.first().is_some_and(|l| crate::clean::paragraph_key(l) == key) {
+        let mut buf = Vec::new();
+        let key = paragraph_hash(t, &mut buf);
+        if lines.len() > 1 && lines.first().is_some_and(|l| paragraph_hash(l, &mut buf) == key) {
             lines.remove(0);
             removed.add(RemovalReason::Repeated);
         }
