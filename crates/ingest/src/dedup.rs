@@ -11,11 +11,11 @@ use crate::Article;
 /// once; a shingle's hash combines its three word hashes (no string building,
 /// no allocation per word: ASCII words are lowercased on the stack).
 pub fn simhash(text: &str) -> u64 {
-    let mut acc = [0i32; 64];
+    let mut acc = BitCounts::default();
     let mut buf = String::new();
     let mut window = [0u64; 3];
     let mut n = 0usize;
-    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for_each_word(text, |w| {
         window = [window[1], window[2], word_hash(w, &mut buf)];
         n += 1;
         if n >= 3 {
@@ -24,16 +24,108 @@ pub fn simhash(text: &str) -> u64 {
             for (chunk, h) in bytes.chunks_exact_mut(8).zip(window) {
                 chunk.copy_from_slice(&h.to_le_bytes());
             }
-            add_bits(&mut acc, xxhash_rust::xxh3::xxh3_64(&bytes));
+            acc.add(xxhash_rust::xxh3::xxh3_64(&bytes));
         }
-    }
+    });
     if n < 3 {
         // Fewer than three words: the words themselves are the features.
         for &h in &window[3 - n..] {
-            add_bits(&mut acc, h);
+            acc.add(h);
         }
     }
-    acc.iter().enumerate().fold(0u64, |h, (b, &a)| if a > 0 { h | 1 << b } else { h })
+    acc.majority()
+}
+
+/// Calls `f` with every maximal run of alphanumeric characters, as
+/// `text.split(|c: char| !c.is_alphanumeric())` would, deciding ASCII bytes
+/// without decoding them.
+fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (alnum, len) = if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        match (alnum, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                f(&text[s..i]);
+                start = None;
+            }
+            _ => {}
+        }
+        i += len;
+    }
+    if let Some(s) = start {
+        f(&text[s..]);
+    }
+}
+
+/// Per-bit counts of the hashes added: each hash's bits are spread into
+/// byte lanes by a table (8 lookups and adds per hash instead of 64), the
+/// lanes are emptied into totals before they can overflow.
+struct BitCounts {
+    lanes: [u64; 8],
+    pending: u32,
+    ones: [u32; 64],
+    added: u32,
+}
+
+impl Default for BitCounts {
+    fn default() -> Self {
+        Self { lanes: [0; 8], pending: 0, ones: [0; 64], added: 0 }
+    }
+}
+
+/// Byte `b` spread into eight lanes: bit `i` of `b` becomes byte `i` (0 or 1).
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if b >> i & 1 == 1 {
+                t[b] |= 1 << (8 * i);
+            }
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+impl BitCounts {
+    fn add(&mut self, h: u64) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            *lane += SPREAD[(h >> (8 * k)) as usize & 0xff];
+        }
+        self.added += 1;
+        self.pending += 1;
+        if self.pending == 255 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            for (i, byte) in lane.to_le_bytes().iter().enumerate() {
+                self.ones[8 * k + i] += u32::from(*byte);
+            }
+            *lane = 0;
+        }
+        self.pending = 0;
+    }
+
+    /// Bit `b` is set when more hashes had it set than clear.
+    fn majority(mut self) -> u64 {
+        self.flush();
+        self.ones.iter().enumerate().fold(0u64, |h, (b, &ones)| if 2 * ones > self.added { h | 1 << b } else { h })
+    }
 }
 
 /// xxh3 of the lowercased word.
@@ -51,14 +143,6 @@ fn word_hash(w: &str, buf: &mut String) -> u64 {
     xxhash_rust::xxh3::xxh3_64(buf.as_bytes())
 }
 
-/// Adds +1 for every set bit of `h` and -1 for every clear one (branch-free,
-/// so the loop vectorises).
-fn add_bits(acc: &mut [i32; 64], h: u64) {
-    for (b, a) in acc.iter_mut().enumerate() {
-        *a += ((h >> b) & 1) as i32 * 2 - 1;
-    }
-}
-
 /// For each article, the id of the earliest article it nearly duplicates.
 pub struct NearDuplicates {
     pub duplicate_of: Vec<Option<String>>,
@@ -74,7 +158,7 @@ impl NearDuplicates {
         // (order kept); the banded lookup below stays sequential.
         let hashes: Vec<Option<u64>> = articles
             .par_iter()
-            .map(|a| (a.text.split_whitespace().count() >= min_words).then(|| simhash(&a.text)))
+            .map(|a| (min_words == 0 || a.text.split_whitespace().nth(min_words - 1).is_some()).then(|| simhash(&a.text)))
             .collect();
         let mut bands: [HashMap<u16, Vec<usize>>; 4] = Default::default();
         let mut duplicate_of = vec![None; articles.len()];
