@@ -49,17 +49,26 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 /// Quotes longer than this are assumed unbalanced and stop protecting splits.
 const MAX_QUOTE_CHARS: usize = 600;
 
+/// The character starting at byte `i` of `p` and its length in bytes
+/// (ASCII without decoding).
+fn char_at(p: &str, i: usize) -> (char, usize) {
+    match p.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => (char::from(b), 1),
+        _ => p.get(i..).and_then(|r| r.chars().next()).map_or((' ', 1), |c| (c, c.len_utf8())),
+    }
+}
+
 fn split_paragraph(p: &str, out: &mut Vec<String>) {
     if p.is_empty() {
         return;
     }
-    let chars: Vec<(usize, char)> = p.char_indices().collect();
+    // Walks byte offsets, so no per-character index is built.
     let mut start = 0; // byte offset of current sentence start
     let mut in_quote = false;
-    let mut quote_len = 0usize;
+    let mut quote_len = 0usize; // characters since the quote opened
     let mut i = 0;
-    while i < chars.len() {
-        let (_, c) = chars[i];
+    while i < p.len() {
+        let (c, len) = char_at(p, i);
         if c == '"' {
             in_quote = !in_quote;
             quote_len = 0;
@@ -78,48 +87,47 @@ fn split_paragraph(p: &str, out: &mut Vec<String>) {
         if matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？' | '؟') {
             // Include following closing punctuation and quotes; a closing quote
             // right after the stop ends the quotation we are in.
-            let mut j = i + 1;
-            while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']' | '»') {
-                if chars[j].1 == '"' || is_closing_quote(chars[j].1) {
+            let mut j = i + len;
+            while j < p.len() {
+                let (cj, lj) = char_at(p, j);
+                if !matches!(cj, '.' | '!' | '?' | '"' | '\'' | '”' | '’' | ')' | ']' | '»') {
+                    break;
+                }
+                if cj == '"' || is_closing_quote(cj) {
                     in_quote = false;
                 }
-                j += 1;
+                j += lj;
             }
             if in_quote {
                 i = j;
                 continue;
             }
-            let boundary = j >= chars.len() || chars[j].1.is_whitespace();
-            if boundary && j < chars.len() && splits_here(p, &chars, start, i, j) {
-                let end = chars[j].0;
-                push(&p[start..end], out);
-                start = end;
+            if j < p.len() && char_at(p, j).0.is_whitespace() && splits_here(p, start, i, j) {
+                push(&p[start..j], out);
+                start = j;
             }
             i = j;
             continue;
         }
-        i += 1;
+        i += len;
     }
     push(&p[start..], out);
 }
 
-/// Decides whether a stop at `stop` (with closing run ending before `next`)
-/// ends the sentence.
-fn splits_here(p: &str, chars: &[(usize, char)], start: usize, stop: usize, next: usize) -> bool {
+/// Decides whether a stop at byte `stop` (with closing run ending before
+/// byte `next`) ends the sentence.
+fn splits_here(p: &str, start: usize, stop: usize, next: usize) -> bool {
     // Next non-space character must start a sentence: uppercase, digit, or an opening quote/bracket.
-    let mut k = next;
-    while k < chars.len() && chars[k].1.is_whitespace() {
-        k += 1;
-    }
-    let Some(&(_, n)) = chars.get(k) else { return true };
+    let rest = &p[next..];
+    let Some((k, n)) = rest.char_indices().find(|(_, c)| !c.is_whitespace()) else { return true };
     if !(n.is_uppercase() || (n.is_alphabetic() && !n.is_lowercase()) || n.is_numeric() || matches!(n, '"' | '“' | '\'' | '‘' | '(' | '[' | '«' | '¿' | '¡')) {
         return false;
     }
-    if chars[stop].1 != '.' {
+    if char_at(p, stop).0 != '.' {
         return true;
     }
     // The word before the period.
-    let word_end = chars[stop].0;
+    let word_end = stop;
     let word_start = p[start..word_end].rfind(char::is_whitespace).map_or(start, |w| start + w + 1);
     let word = &p[word_start..word_end];
     if word.is_empty() {
@@ -133,8 +141,8 @@ fn splits_here(p: &str, chars: &[(usize, char)], start: usize, stop: usize, next
     if is_abbreviation(word) {
         // "in the U.S. The next day": a dotted country acronym before a capitalised
         // function word ends the sentence.
-        let next_word: String = chars[k..].iter().map(|c| c.1).take_while(|c| c.is_alphabetic()).collect();
-        let sentence_starter = matches!(next_word.as_str(), "The" | "He" | "She" | "It" | "They" | "We" | "I" | "But" | "In" | "A");
+        let next_word = rest[k..].split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+        let sentence_starter = matches!(next_word, "The" | "He" | "She" | "It" | "They" | "We" | "I" | "But" | "In" | "A");
         return lw.contains('.') && lw.len() > 2 && sentence_starter;
     }
     true
