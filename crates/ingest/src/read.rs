@@ -238,34 +238,34 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
                 continue;
             }
         };
-        let value: serde_json::Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                rejects.push(reject(path, Some(n), None, &format!("broken JSON: {e}")));
+        let record: JsonRecord = match parse_record(line) {
+            Ok(r) => r,
+            Err(reason) => {
+                rejects.push(reject(path, Some(n), None, &reason));
                 continue;
             }
         };
-        let serde_json::Value::Object(obj) = value else {
-            rejects.push(reject(path, Some(n), None, "JSON record is not an object"));
-            continue;
-        };
         let mut f = Fields::default();
         let mut bad = None;
-        for (key, slot) in [
-            ("id", &mut f.id),
-            ("title", &mut f.title),
-            ("date", &mut f.date),
-            ("text", &mut f.text),
-            ("url", &mut f.url),
-            ("source", &mut f.source),
+        for (key, value, slot) in [
+            ("id", record.id, &mut f.id),
+            ("title", record.title, &mut f.title),
+            ("date", record.date, &mut f.date),
+            ("text", record.text, &mut f.text),
+            ("url", record.url, &mut f.url),
+            ("source", record.source, &mut f.source),
         ] {
-            match obj.get(key) {
-                None | Some(serde_json::Value::Null) => {}
-                Some(serde_json::Value::String(s)) => *slot = Some(s.clone()),
+            match value {
+                JsonField::Absent => {}
+                JsonField::Str(s) => *slot = Some(s),
                 // Numeric ids are common and unambiguous.
-                Some(serde_json::Value::Number(x)) if key == "id" => *slot = Some(x.to_string()),
-                Some(other) => {
-                    bad = Some(format!("field `{key}` should be a string, found {}", json_type(other)));
+                JsonField::Number(x) if key == "id" => *slot = Some(x),
+                JsonField::Number(_) => {
+                    bad = Some(format!("field `{key}` should be a string, found a number"));
+                    break;
+                }
+                JsonField::Other(kind) => {
+                    bad = Some(format!("field `{key}` should be a string, found {kind}"));
                     break;
                 }
             }
@@ -282,14 +282,153 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
     (docs, rejects)
 }
 
-fn json_type(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+/// Parses one JSONL line into the fields storyline reads. Other fields are
+/// skipped without being built; a repeated field keeps its last value.
+fn parse_record(line: &str) -> Result<JsonRecord, String> {
+    match serde_json::from_str::<JsonRecord>(line) {
+        Ok(r) => Ok(r),
+        // Valid JSON that is not an object, or broken JSON: tell them apart.
+        Err(e) if e.is_data() => match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+            Ok(_) => Err("JSON record is not an object".to_string()),
+            Err(e) => Err(format!("broken JSON: {e}")),
+        },
+        Err(e) => Err(format!("broken JSON: {e}")),
+    }
+}
+
+/// The fields of one JSONL record, as found.
+#[derive(Default)]
+struct JsonRecord {
+    id: JsonField,
+    title: JsonField,
+    date: JsonField,
+    text: JsonField,
+    url: JsonField,
+    source: JsonField,
+}
+
+/// One field's value: a string or number is kept; anything else is named.
+#[derive(Default)]
+enum JsonField {
+    #[default]
+    Absent,
+    Str(String),
+    Number(String),
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for JsonRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RecordVisitor;
+        impl<'de> serde::de::Visitor<'de> for RecordVisitor {
+            type Value = JsonRecord;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonRecord, A::Error> {
+                let mut r = JsonRecord::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let slot = match key {
+                        Key::Id => &mut r.id,
+                        Key::Title => &mut r.title,
+                        Key::Date => &mut r.date,
+                        Key::Text => &mut r.text,
+                        Key::Url => &mut r.url,
+                        Key::Source => &mut r.source,
+                        Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = map.next_value()?;
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+/// A record's key, matched without allocating.
+enum Key {
+    Id,
+    Title,
+    Date,
+    Text,
+    Url,
+    Source,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "id" => Key::Id,
+                    "title" => Key::Title,
+                    "date" => Key::Date,
+                    "text" => Key::Text,
+                    "url" => Key::Url,
+                    "source" => Key::Source,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> serde::de::Visitor<'de> for FieldVisitor {
+            type Value = JsonField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<JsonField, E> {
+                Ok(JsonField::Absent)
+            }
+            fn visit_none<E>(self) -> Result<JsonField, E> {
+                Ok(JsonField::Absent)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<JsonField, D::Error> {
+                serde::Deserialize::deserialize(d)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<JsonField, E> {
+                Ok(JsonField::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<JsonField, E> {
+                Ok(JsonField::Number(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<JsonField, E> {
+                Ok(JsonField::Number(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<JsonField, E> {
+                Ok(JsonField::Number(serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonField, E> {
+                Ok(JsonField::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<JsonField, E> {
+                Ok(JsonField::Str(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonField, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonField::Other("an array"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonField, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonField::Other("an object"))
+            }
+        }
+        d.deserialize_any(FieldVisitor)
     }
 }
 
@@ -353,4 +492,36 @@ fn read_csv(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
         }
     }
     (docs, rejects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(lines: &[&str]) -> (Vec<RawDoc>, Vec<String>) {
+        let (docs, rejects) = read_jsonl(Path::new("t.jsonl"), lines.join("\n").as_bytes());
+        (docs, rejects.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn jsonl_fields_as_found() {
+        let (docs, rejects) = read(&[
+            r#"{"id": 7, "text": "a", "title": null, "extra": {"deep": [1, {"x": "y"}]}}"#,
+            r#"{"id": 2.5, "text": "b\u00e9\n", "url": "https://x.example/a"}"#,
+            r#"{"id": "d", "text": "first", "text": "second"}"#,
+            r#"{"id": "e", "text": "c", "date": true}"#,
+            r#"{"id": "f", "text": "c", "source": 3}"#,
+            r#""just a string""#,
+            r#"{"id": "g", "text": }"#,
+        ]);
+        let got: Vec<(&str, &str)> = docs.iter().map(|d| (d.id.as_str(), d.text.as_str())).collect();
+        assert_eq!(got, vec![("7", "a"), ("2.5", "bé\n"), ("d", "second")]);
+        assert_eq!(docs[1].url.as_deref(), Some("https://x.example/a"));
+        assert_eq!(docs[0].title, None);
+        assert_eq!(rejects.len(), 4, "{rejects:#?}");
+        assert!(rejects[0].ends_with("t.jsonl:4: field `date` should be a string, found a boolean"), "{rejects:#?}");
+        assert!(rejects[1].ends_with("t.jsonl:5: field `source` should be a string, found a number"), "{rejects:#?}");
+        assert!(rejects[2].ends_with("t.jsonl:6: JSON record is not an object"), "{rejects:#?}");
+        assert!(rejects[3].contains("t.jsonl:7: broken JSON: expected value at line 1 column"), "{rejects:#?}");
+    }
 }
