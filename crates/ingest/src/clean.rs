@@ -63,6 +63,8 @@ impl Removed {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CleanedLines {
     pub lines: Vec<String>,
+    /// [`paragraph_hash`] of each kept line, for furniture removal.
+    pub(crate) keys: Vec<Option<u64>>,
     pub removed: Removed,
 }
 
@@ -356,6 +358,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut seen = HashSet::new();
     let mut key = Vec::new();
     let mut lines = Vec::with_capacity(cut);
+    let mut keys = Vec::with_capacity(cut);
     for line in &raw[..cut] {
         let mut found = Found::in_line(line);
         let mut stripped: Cow<'_, str> = Cow::Borrowed(line);
@@ -379,13 +382,15 @@ pub fn clean_lines(text: &str) -> CleanedLines {
             removed.add(reason);
             continue;
         }
-        if !seen.insert(paragraph_hash(&stripped, &mut key)) {
+        let hash = paragraph_hash(&stripped, &mut key);
+        if !seen.insert(hash) {
             removed.add(RemovalReason::Repeated);
             continue;
         }
         lines.push(stripped.into_owned());
+        keys.push(hash);
     }
-    CleanedLines { lines, removed }
+    CleanedLines { lines, keys, removed }
 }
 
 #[cfg(test)]

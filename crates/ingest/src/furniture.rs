@@ -52,9 +52,10 @@ impl Staged {
         };
         let cleaned = clean_lines(&doc.text);
         let mut lines = cleaned.lines;
+        let mut keys = cleaned.keys;
         let mut removed = cleaned.removed;
         let url_outlet = doc.source.clone().or_else(|| doc.url.as_deref().and_then(outlet_from_url));
-        let meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut removed);
+        let meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut keys, &mut removed);
         if lines.is_empty() {
             // A scrape of a sign-up wall or a consent page: the title field is
             // all that tells what the article was about.
@@ -65,13 +66,12 @@ impl Staged {
                     } else {
                         "the text was only page noise: the article is its title only".to_string()
                     });
+                    keys.push(paragraph_hash(t, &mut Vec::new()));
                     lines.push(t.clone());
                 }
                 None => return Err(reject("empty article: nothing left after removing page noise")),
             }
         }
-        let mut buf = Vec::new();
-        let keys = lines.iter().map(|l| paragraph_hash(l, &mut buf)).collect();
         Ok(Self {
             origin: doc.origin,
             format: doc.format,

@@ -122,6 +122,7 @@ pub(crate) fn extract(
     field_date: Option<NaiveDate>,
     url_outlet: Option<String>,
     lines: &mut Vec<String>,
+    keys: &mut Vec<Option<u64>>,
     removed: &mut Removed,
 ) -> Metadata {
     let mut m = Metadata { title: field_title.map(str::to_string), outlet: url_outlet, ..Default::default() };
@@ -180,14 +181,14 @@ pub(crate) fn extract(
     }
     for &i in consumed.iter().rev() {
         lines.remove(i);
+        keys.remove(i);
         removed.add(RemovalReason::Byline);
     }
     if let Some(t) = &m.title {
         // The title repeated as the first body line.
-        let mut buf = Vec::new();
-        let key = paragraph_hash(t, &mut buf);
-        if lines.len() > 1 && lines.first().is_some_and(|l| paragraph_hash(l, &mut buf) == key) {
+        if lines.len() > 1 && keys.first() == Some(&paragraph_hash(t, &mut Vec::new())) {
             lines.remove(0);
+            keys.remove(0);
             removed.add(RemovalReason::Repeated);
         }
     }
@@ -290,8 +291,10 @@ mod tests {
 
     fn run(lines: &[&str]) -> (Metadata, Vec<String>) {
         let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        let mut k: Vec<Option<u64>> = l.iter().map(|s| paragraph_hash(s, &mut Vec::new())).collect();
         let mut r = Removed::default();
-        let m = extract(None, None, None, &mut l, &mut r);
+        let m = extract(None, None, None, &mut l, &mut k, &mut r);
+        assert_eq!(k.len(), l.len());
         (m, l)
     }
 
