@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::{content_id, Origin, Reject};
@@ -222,64 +223,62 @@ fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Resul
 }
 
 fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
-    let mut docs = Vec::new();
-    let mut rejects = Vec::new();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let n = i as u64 + 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let line = match std::str::from_utf8(line) {
-            Ok(l) => l,
-            Err(e) => {
-                rejects.push(reject(path, Some(n), None, &format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())));
-                continue;
-            }
-        };
-        let record: JsonRecord = match parse_record(line) {
-            Ok(r) => r,
-            Err(reason) => {
-                rejects.push(reject(path, Some(n), None, &reason));
-                continue;
-            }
-        };
-        let mut f = Fields::default();
-        let mut bad = None;
-        for (key, value, slot) in [
-            ("id", record.id, &mut f.id),
-            ("title", record.title, &mut f.title),
-            ("date", record.date, &mut f.date),
-            ("text", record.text, &mut f.text),
-            ("url", record.url, &mut f.url),
-            ("source", record.source, &mut f.source),
-        ] {
-            match value {
-                JsonField::Absent => {}
-                JsonField::Str(s) => *slot = Some(s),
-                // Numeric ids are common and unambiguous.
-                JsonField::Number(x) if key == "id" => *slot = Some(x),
-                JsonField::Number(_) => {
-                    bad = Some(format!("field `{key}` should be a string, found a number"));
-                    break;
-                }
-                JsonField::Other(kind) => {
-                    bad = Some(format!("field `{key}` should be a string, found {kind}"));
-                    break;
-                }
-            }
-        }
-        if let Some(reason) = bad {
-            rejects.push(Reject { origin: Origin { file: path.to_path_buf(), record: Some(n) }, id: f.id, reason });
-            continue;
-        }
-        match record_doc(path, n, InputFormat::Jsonl, f) {
+    // Records are independent: parsed in parallel, kept in file order.
+    let lines: Vec<(u64, &[u8])> = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| (i as u64 + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let parsed: Vec<Result<RawDoc, Reject>> = lines.into_par_iter().map(|(n, line)| jsonl_record(path, n, line)).collect();
+    let mut docs = Vec::with_capacity(parsed.len());
+    let mut rejects = Vec::new();
+    for p in parsed {
+        match p {
             Ok(d) => docs.push(d),
             Err(r) => rejects.push(r),
         }
     }
     (docs, rejects)
+}
+
+/// One JSONL record (line `n`) as a document, or why it cannot be one.
+fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
+    let line = std::str::from_utf8(line)
+        .map_err(|e| reject(path, Some(n), None, &format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
+    let record = parse_record(line).map_err(|reason| reject(path, Some(n), None, &reason))?;
+    let mut f = Fields::default();
+    let mut bad = None;
+    for (key, value, slot) in [
+        ("id", record.id, &mut f.id),
+        ("title", record.title, &mut f.title),
+        ("date", record.date, &mut f.date),
+        ("text", record.text, &mut f.text),
+        ("url", record.url, &mut f.url),
+        ("source", record.source, &mut f.source),
+    ] {
+        let found = match value {
+            JsonField::Absent => continue,
+            JsonField::Str(s) => {
+                *slot = Some(s);
+                continue;
+            }
+            // Numeric ids are common and unambiguous.
+            JsonField::Number(x) if key == "id" => {
+                *slot = Some(x);
+                continue;
+            }
+            JsonField::Number(_) => "a number",
+            JsonField::Other(kind) => kind,
+        };
+        bad = Some(format!("field `{key}` should be a string, found {found}"));
+        break;
+    }
+    if let Some(reason) = bad {
+        return Err(Reject { origin: Origin { file: path.to_path_buf(), record: Some(n) }, id: f.id, reason });
+    }
+    record_doc(path, n, InputFormat::Jsonl, f)
 }
 
 /// Parses one JSONL line into the fields storyline reads. Other fields are
@@ -322,7 +321,7 @@ impl<'de> serde::Deserialize<'de> for JsonRecord {
         struct RecordVisitor;
         impl<'de> serde::de::Visitor<'de> for RecordVisitor {
             type Value = JsonRecord;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonRecord, A::Error> {
@@ -365,7 +364,7 @@ impl<'de> serde::Deserialize<'de> for Key {
         struct KeyVisitor;
         impl serde::de::Visitor<'_> for KeyVisitor {
             type Value = Key;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a field name")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
@@ -389,7 +388,7 @@ impl<'de> serde::Deserialize<'de> for JsonField {
         struct FieldVisitor;
         impl<'de> serde::de::Visitor<'de> for FieldVisitor {
             type Value = JsonField;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("any JSON value")
             }
             fn visit_unit<E>(self) -> Result<JsonField, E> {
