@@ -86,6 +86,11 @@ pub struct FoundDate {
 
 /// Finds the earliest-positioned full date (with year) in `text`.
 pub fn find_date(text: &str) -> Option<FoundDate> {
+    // Every pattern has a four-digit year: most lines have none, and finding
+    // that out costs a byte scan instead of four capturing searches.
+    if !has_four_digits(text) {
+        return None;
+    }
     let mut best: Option<FoundDate> = None;
     for re in PATTERNS.iter() {
         for c in re.captures_iter(text) {
@@ -98,6 +103,18 @@ pub fn find_date(text: &str) -> Option<FoundDate> {
         }
     }
     best
+}
+
+/// Whether `text` has four ASCII digits in a row.
+fn has_four_digits(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run == 4 {
+            return true;
+        }
+    }
+    false
 }
 
 fn date_from_captures(c: &regex::Captures<'_>) -> Option<NaiveDate> {
