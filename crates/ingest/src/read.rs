@@ -189,8 +189,11 @@ fn html_doc(path: &Path, html: &str) -> Result<RawDoc, Reject> {
     })
 }
 
+/// The names of the fields storyline reads from a JSONL or CSV record, in
+/// the order of [`Fields`] (and in which a wrong field is reported).
+const FIELD_NAMES: [&str; 6] = ["id", "title", "date", "text", "url", "source"];
+
 /// The fields of a JSONL or CSV record.
-#[derive(Default)]
 struct Fields {
     id: Option<String>,
     title: Option<String>,
@@ -198,6 +201,12 @@ struct Fields {
     text: Option<String>,
     url: Option<String>,
     source: Option<String>,
+}
+
+impl From<[Option<String>; 6]> for Fields {
+    fn from([id, title, date, text, url, source]: [Option<String>; 6]) -> Self {
+        Self { id, title, date, text, url, source }
+    }
 }
 
 fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Result<RawDoc, Reject> {
@@ -248,16 +257,8 @@ fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
     let line = std::str::from_utf8(line)
         .map_err(|e| reject(path, Some(n), None, &format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
     let record = parse_record(line).map_err(|reason| reject(path, Some(n), None, &reason))?;
-    let mut f = Fields::default();
-    let mut bad = None;
-    for (key, value, slot) in [
-        ("id", record.id, &mut f.id),
-        ("title", record.title, &mut f.title),
-        ("date", record.date, &mut f.date),
-        ("text", record.text, &mut f.text),
-        ("url", record.url, &mut f.url),
-        ("source", record.source, &mut f.source),
-    ] {
+    let mut values: [Option<String>; 6] = Default::default();
+    for ((key, value), slot) in FIELD_NAMES.iter().zip(record.0).zip(&mut values) {
         let found = match value {
             JsonField::Absent => continue,
             JsonField::Str(s) => {
@@ -265,20 +266,17 @@ fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
                 continue;
             }
             // Numeric ids are common and unambiguous.
-            JsonField::Number(x) if key == "id" => {
+            JsonField::Number(x) if *key == "id" => {
                 *slot = Some(x);
                 continue;
             }
             JsonField::Number(_) => "a number",
             JsonField::Other(kind) => kind,
         };
-        bad = Some(format!("field `{key}` should be a string, found {found}"));
-        break;
+        let reason = format!("field `{key}` should be a string, found {found}");
+        return Err(Reject { origin: Origin { file: path.to_path_buf(), record: Some(n) }, id: values[0].take(), reason });
     }
-    if let Some(reason) = bad {
-        return Err(Reject { origin: Origin { file: path.to_path_buf(), record: Some(n) }, id: f.id, reason });
-    }
-    record_doc(path, n, InputFormat::Jsonl, f)
+    record_doc(path, n, InputFormat::Jsonl, Fields::from(values))
 }
 
 /// Parses one JSONL line into the fields storyline reads. Other fields are
@@ -295,16 +293,8 @@ fn parse_record(line: &str) -> Result<JsonRecord, String> {
     }
 }
 
-/// The fields of one JSONL record, as found.
-#[derive(Default)]
-struct JsonRecord {
-    id: JsonField,
-    title: JsonField,
-    date: JsonField,
-    text: JsonField,
-    url: JsonField,
-    source: JsonField,
-}
+/// The values of one JSONL record's [`FIELD_NAMES`], as found.
+struct JsonRecord([JsonField; 6]);
 
 /// One field's value: a string or number is kept; anything else is named.
 #[derive(Default)]
@@ -325,61 +315,39 @@ impl<'de> serde::Deserialize<'de> for JsonRecord {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonRecord, A::Error> {
-                let mut r = JsonRecord::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    let slot = match key {
-                        Key::Id => &mut r.id,
-                        Key::Title => &mut r.title,
-                        Key::Date => &mut r.date,
-                        Key::Text => &mut r.text,
-                        Key::Url => &mut r.url,
-                        Key::Source => &mut r.source,
-                        Key::Other => {
+                let mut values: [JsonField; 6] = Default::default();
+                while let Some(FieldName(index)) = map.next_key()? {
+                    match index {
+                        Some(i) => values[i] = map.next_value()?,
+                        None => {
                             map.next_value::<serde::de::IgnoredAny>()?;
-                            continue;
                         }
-                    };
-                    *slot = map.next_value()?;
+                    }
                 }
-                Ok(r)
+                Ok(JsonRecord(values))
             }
         }
         d.deserialize_map(RecordVisitor)
     }
 }
 
-/// A record's key, matched without allocating.
-enum Key {
-    Id,
-    Title,
-    Date,
-    Text,
-    Url,
-    Source,
-    Other,
-}
+/// A record's key: its index in [`FIELD_NAMES`], `None` for a field
+/// storyline does not read. Matched without allocating.
+struct FieldName(Option<usize>);
 
-impl<'de> serde::Deserialize<'de> for Key {
+impl<'de> serde::Deserialize<'de> for FieldName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl serde::de::Visitor<'_> for KeyVisitor {
-            type Value = Key;
+        struct NameVisitor;
+        impl serde::de::Visitor<'_> for NameVisitor {
+            type Value = FieldName;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a field name")
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(match v {
-                    "id" => Key::Id,
-                    "title" => Key::Title,
-                    "date" => Key::Date,
-                    "text" => Key::Text,
-                    "url" => Key::Url,
-                    "source" => Key::Source,
-                    _ => Key::Other,
-                })
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldName, E> {
+                Ok(FieldName(FIELD_NAMES.iter().position(|name| *name == v)))
             }
         }
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(NameVisitor)
     }
 }
 
@@ -444,11 +412,11 @@ fn read_csv(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
         }
     };
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes()));
-    let Some(text_col) = col("text") else {
+    if col("text").is_none() {
         rejects.push(reject(path, Some(1), None, "CSV header has no `text` column"));
         return (docs, rejects);
-    };
-    let cols = [col("id"), col("title"), col("date"), Some(text_col), col("url"), col("source")];
+    }
+    let cols = FIELD_NAMES.map(col);
     let width = headers.len();
     for rec in rdr.byte_records() {
         let rec = match rec {
@@ -484,8 +452,7 @@ fn read_csv(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
             rejects.push(reject(path, Some(line), None, &reason));
             continue;
         }
-        let [id, title, date, text, url, source] = vals;
-        match record_doc(path, line, InputFormat::Csv, Fields { id, title, date, text, url, source }) {
+        match record_doc(path, line, InputFormat::Csv, Fields::from(vals)) {
             Ok(d) => docs.push(d),
             Err(r) => rejects.push(r),
         }
