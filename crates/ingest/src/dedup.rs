@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::text::for_each_word;
 use crate::Article;
 
 /// SimHash of a text over lowercase word 3-shingles. Each word is hashed
@@ -34,36 +35,6 @@ pub fn simhash(text: &str) -> u64 {
         }
     }
     acc.majority()
-}
-
-/// Calls `f` with every maximal run of alphanumeric characters, as
-/// `text.split(|c: char| !c.is_alphanumeric())` would, deciding ASCII bytes
-/// without decoding them.
-fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
-    let bytes = text.as_bytes();
-    let mut start: Option<usize> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (alnum, len) = if b.is_ascii() {
-            (b.is_ascii_alphanumeric(), 1)
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            (c.is_alphanumeric(), c.len_utf8())
-        };
-        match (alnum, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                f(&text[s..i]);
-                start = None;
-            }
-            _ => {}
-        }
-        i += len;
-    }
-    if let Some(s) = start {
-        f(&text[s..]);
-    }
 }
 
 /// Per-bit counts of the hashes added: each hash's bits are spread into

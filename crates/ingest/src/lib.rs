@@ -14,6 +14,7 @@ mod language;
 mod meta;
 mod read;
 mod sentences;
+mod text;
 
 use std::path::PathBuf;
 

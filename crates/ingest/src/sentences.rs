@@ -3,6 +3,8 @@
 //! decimal numbers, and keeps quotations whole. Paragraph breaks always end a
 //! sentence. Linear in the input length.
 
+use crate::text::char_at;
+
 /// Abbreviations after which a period does not end a sentence (lowercase,
 /// without the period).
 const ABBREVIATIONS: &[&str] = &[
@@ -48,15 +50,6 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 
 /// Quotes longer than this are assumed unbalanced and stop protecting splits.
 const MAX_QUOTE_CHARS: usize = 600;
-
-/// The character starting at byte `i` of `p` and its length in bytes
-/// (ASCII without decoding).
-fn char_at(p: &str, i: usize) -> (char, usize) {
-    match p.as_bytes().get(i) {
-        Some(&b) if b.is_ascii() => (char::from(b), 1),
-        _ => p.get(i..).and_then(|r| r.chars().next()).map_or((' ', 1), |c| (c, c.len_utf8())),
-    }
-}
 
 fn split_paragraph(p: &str, out: &mut Vec<String>) {
     if p.is_empty() {
