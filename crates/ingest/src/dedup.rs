@@ -5,19 +5,26 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::text::for_each_word;
+use crate::text::lowercase_words;
 use crate::Article;
 
-/// SimHash of a text over lowercase word 3-shingles. Each word is hashed
-/// once; a shingle's hash combines its three word hashes (no string building,
-/// no allocation per word: ASCII words are lowercased on the stack).
+/// SimHash of a text over lowercase word 3-shingles. The text's words are
+/// written once in lowercase, space-separated (the paragraph key's walk);
+/// each is hashed once (xxh3) and a shingle's hash combines its three word
+/// hashes, so no string is built per word or shingle.
 pub fn simhash(text: &str) -> u64 {
     let mut acc = BitCounts::default();
-    let mut buf = String::new();
+    let mut lower = Vec::new();
+    lowercase_words(text, &mut lower);
     let mut window = [0u64; 3];
     let mut n = 0usize;
-    for_each_word(text, |w| {
-        window = [window[1], window[2], word_hash(w, &mut buf)];
+    let mut start = 0;
+    // Word ends: every space, and the end of the last word.
+    let ends = memchr::memchr_iter(b' ', &lower).chain((!lower.is_empty()).then_some(lower.len()));
+    for end in ends {
+        let w = &lower[start..end];
+        start = end + 1;
+        window = [window[1], window[2], xxhash_rust::xxh3::xxh3_64(w)];
         n += 1;
         if n >= 3 {
             // Mix so that shingles with the same words in another order differ.
@@ -27,7 +34,7 @@ pub fn simhash(text: &str) -> u64 {
             }
             acc.add(xxhash_rust::xxh3::xxh3_64(&bytes));
         }
-    });
+    }
     if n < 3 {
         // Fewer than three words: the words themselves are the features.
         for &h in &window[3 - n..] {
@@ -71,6 +78,7 @@ const SPREAD: [u64; 256] = {
 };
 
 impl BitCounts {
+    #[inline(always)]
     fn add(&mut self, h: u64) {
         for (k, lane) in self.lanes.iter_mut().enumerate() {
             *lane += SPREAD[(h >> (8 * k)) as usize & 0xff];
@@ -97,21 +105,6 @@ impl BitCounts {
         self.flush();
         self.ones.iter().enumerate().fold(0u64, |h, (b, &ones)| if 2 * ones > self.added { h | 1 << b } else { h })
     }
-}
-
-/// xxh3 of the lowercased word.
-fn word_hash(w: &str, buf: &mut String) -> u64 {
-    let bytes = w.as_bytes();
-    if bytes.len() <= 64 && bytes.is_ascii() {
-        let mut lower = [0u8; 64];
-        let lower = &mut lower[..bytes.len()];
-        lower.copy_from_slice(bytes);
-        lower.make_ascii_lowercase();
-        return xxhash_rust::xxh3::xxh3_64(lower);
-    }
-    buf.clear();
-    buf.extend(w.chars().flat_map(char::to_lowercase));
-    xxhash_rust::xxh3::xxh3_64(buf.as_bytes())
 }
 
 /// For each article, the id of the earliest article it nearly duplicates.

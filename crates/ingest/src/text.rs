@@ -11,26 +11,73 @@ pub(crate) fn char_at(s: &str, i: usize) -> (char, usize) {
     }
 }
 
-/// Calls `f` with every maximal run of alphanumeric characters, as
-/// `text.split(|c: char| !c.is_alphanumeric())` would, skipping empty runs.
-pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
-    let mut start: Option<usize> = None;
-    let mut i = 0;
-    while i < text.len() {
-        let (c, len) = char_at(text, i);
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                f(&text[s..i]);
-                start = None;
-            }
-            _ => {}
+/// For each ASCII byte, its lowercase when it is alphanumeric, else 0.
+const WORD_BYTE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] = c.to_ascii_lowercase();
         }
-        i += len;
+        b += 1;
     }
-    if let Some(s) = start {
-        f(&text[s..]);
+    t
+};
+
+/// Writes the words of `text` to `out` (cleared first) in lowercase, one
+/// space between them.
+///
+/// The words are the maximal runs of alphanumeric characters, as
+/// `text.split(|c: char| !c.is_alphanumeric())` gives them, skipping empty
+/// runs; lowercase is `char::to_lowercase` of each character. The paragraph
+/// key and SimHash's words are both this.
+///
+/// ASCII bytes are written without a branch on the word boundaries: each is
+/// written (as itself lowercased, or as a space) and the length advances
+/// unless it is a second separator in a row. Branching per boundary cost a
+/// mispredicted jump at every word's start and end, most of the time taken.
+pub(crate) fn lowercase_words(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    out.clear();
+    out.resize(bytes.len() + 1, 0);
+    let mut len = 0;
+    let mut in_word = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            let lower = WORD_BYTE[usize::from(b)];
+            let word = lower != 0;
+            out[len] = if word { lower } else { b' ' };
+            len += usize::from(word | in_word);
+            in_word = word;
+            i += 1;
+            continue;
+        }
+        let (c, clen) = char_at(text, i);
+        i += clen;
+        // Room for the longest lowercase of a character (three of them) and
+        // what follows, however the lowercase grew.
+        let room = len + 16 + (bytes.len() - i);
+        if out.len() < room {
+            out.resize(room, 0);
+        }
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                len += l.encode_utf8(&mut out[len..]).len();
+            }
+            in_word = true;
+        } else if in_word {
+            out[len] = b' ';
+            len += 1;
+            in_word = false;
+        }
     }
+    if len > 0 && out[len - 1] == b' ' {
+        len -= 1;
+    }
+    out.truncate(len);
 }
 
 #[cfg(test)]
@@ -39,11 +86,12 @@ mod tests {
 
     #[test]
     fn words_as_split_on_non_alphanumerics() {
-        for text in ["", "  ", "Élgin, Ill. (AP) — 3:10 a.m.", "naïve café’s 北京 x", "end"] {
-            let mut words = Vec::new();
-            for_each_word(text, |w| words.push(w.to_string()));
-            let split: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-            assert_eq!(words, split, "{text:?}");
+        for text in ["", "  ", "Élgin, Ill. (AP) — 3:10 a.m.", "naïve CAFÉ’s 北京 x İstanbul", "end"] {
+            let mut out = Vec::new();
+            lowercase_words(text, &mut out);
+            let split: Vec<String> =
+                text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+            assert_eq!(String::from_utf8(out).unwrap(), split.join(" "), "{text:?}");
         }
     }
 }
