@@ -17,19 +17,19 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 fn is_abbreviation(word: &str) -> bool {
-    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
-    if w.is_empty() {
-        return false;
+    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    // Initials: "J".
+    let mut chars = w.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => return false,
+        (Some(c), None) => return c.is_alphabetic(),
+        _ => {}
     }
-    // Initials and dotted acronyms: "J", "U.S", "D.C".
-    let letters: Vec<char> = w.chars().collect();
-    if letters.len() == 1 && letters[0].is_alphabetic() {
-        return true;
-    }
+    // Dotted acronyms: "U.S", "D.C".
     if w.contains('.') && w.split('.').all(|p| p.chars().count() <= 2 && p.chars().all(char::is_alphabetic)) {
         return true;
     }
-    ABBREVIATIONS.contains(&w.as_str())
+    ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(w))
 }
 
 fn is_opening_quote(c: char) -> bool {
@@ -48,6 +48,35 @@ pub fn split_sentences(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether the character starting with byte `b` may be a quote or a stop:
+/// ASCII '"', '.', '!', '?' and every non-ASCII character.
+fn may_matter(b: u8) -> bool {
+    matches!(b, b'"' | b'.' | b'!' | b'?') || !b.is_ascii()
+}
+
+/// How many bytes from the start of `bytes` may not matter, eight at a time:
+/// per word of eight bytes, a mask of the bytes that are non-ASCII or equal
+/// to one of the four (the lowest flagged byte is always a true one).
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    fn equal_to(x: u64, b: u8) -> u64 {
+        let y = x ^ (ONES * u64::from(b));
+        y.wrapping_sub(ONES) & !y & HIGH
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    let mut skipped = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let m = (x & HIGH) | equal_to(x, b'"') | equal_to(x, b'.') | equal_to(x, b'!') | equal_to(x, b'?');
+        if m != 0 {
+            return skipped + (m.trailing_zeros() / 8) as usize;
+        }
+        skipped += 8;
+    }
+    skipped + chunks.remainder().iter().take_while(|&&b| !may_matter(b)).count()
+}
+
 /// Quotes longer than this are assumed unbalanced and stop protecting splits.
 const MAX_QUOTE_CHARS: usize = 600;
 
@@ -59,8 +88,21 @@ fn split_paragraph(p: &str, out: &mut Vec<String>) {
     let mut start = 0; // byte offset of current sentence start
     let mut in_quote = false;
     let mut quote_len = 0usize; // characters since the quote opened
+    let bytes = p.as_bytes();
     let mut i = 0;
     while i < p.len() {
+        // Skip the plain ASCII characters: they only lengthen a quotation.
+        let plain = plain_run(&bytes[i..]);
+        if in_quote {
+            quote_len += plain;
+            if quote_len > MAX_QUOTE_CHARS {
+                in_quote = false;
+            }
+        }
+        i += plain;
+        if i == p.len() {
+            break;
+        }
         let (c, len) = char_at(p, i);
         if c == '"' {
             in_quote = !in_quote;
@@ -127,8 +169,7 @@ fn splits_here(p: &str, start: usize, stop: usize, next: usize) -> bool {
         return true;
     }
     // "a.m." / "p.m." followed by a capital usually does end the sentence.
-    let lw = word.to_ascii_lowercase();
-    if lw == "a.m" || lw == "p.m" {
+    if word.eq_ignore_ascii_case("a.m") || word.eq_ignore_ascii_case("p.m") {
         return true;
     }
     if is_abbreviation(word) {
@@ -136,7 +177,7 @@ fn splits_here(p: &str, start: usize, stop: usize, next: usize) -> bool {
         // function word ends the sentence.
         let next_word = rest[k..].split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
         let sentence_starter = matches!(next_word, "The" | "He" | "She" | "It" | "They" | "We" | "I" | "But" | "In" | "A");
-        return lw.contains('.') && lw.len() > 2 && sentence_starter;
+        return word.contains('.') && word.len() > 2 && sentence_starter;
     }
     true
 }
@@ -179,6 +220,18 @@ mod tests {
     fn paragraphs_and_times() {
         let s = split_sentences("Shots at 12:40 a.m. Police came.\nSecond paragraph without stop");
         assert_eq!(s, vec!["Shots at 12:40 a.m.", "Police came.", "Second paragraph without stop"]);
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_byte_that_may_matter() {
+        let text = "He said \"it ended.\" Then: what? No! “Quoted” 2.5 … x".repeat(3);
+        let bytes = text.as_bytes();
+        for start in 0..bytes.len() {
+            for end in start..bytes.len().min(start + 40) {
+                let slice = &bytes[start..end];
+                assert_eq!(plain_run(slice), slice.iter().take_while(|&&b| !may_matter(b)).count(), "{start}..{end}");
+            }
+        }
     }
 
     #[test]
