@@ -4,11 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
 use serde::Serialize;
 
+use crate::noise::{contact_line, Found, COMMENT_LINE, COMMENT_SECTION, GLUED_SENTENCES, INLINE_WIDGET, SPAM_WORDS, URL, WIDGET_LINE};
 use crate::text::{char_at, lowercase_words};
 
 /// Why a line was removed.
@@ -70,151 +69,6 @@ pub struct CleanedLines {
     pub removed: Removed,
 }
 
-/// Lines that open a comment section: everything from here on is comments.
-static COMMENT_SECTION: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        r"(?i)^leave a (reply|comment)(?-u:\b)",
-        r"(?i)^post a comment$",
-        r"(?i)^no comments[.:]?$",
-        r"(?i)^add your comments?(?-u:\b)",
-        r"(?i)^(\d+ )?comments?( \(\d+\))?:?$",
-        r"(?i)^(join|start) the (conversation|discussion)(?-u:\b)",
-        r"(?i)^comments are closed",
-    ])
-    .expect("static regex")
-});
-
-/// Comment-form lines (anchored at the line start; the one phrase that may
-/// stand anywhere is in [`ANYWHERE`]).
-static COMMENT_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        r"(?i)^fill in your details below",
-        r"(?i)^you are commenting using your(?-u:\b)",
-        r"(?i)^connecting to %s$",
-        r"(?i)^(twitter|facebook|google|wordpress\.com) (picture|photo|account)$",
-        r"(?i)^go to forum(?-u:\b)",
-        r"(?i)^\d+ comment\(s\)$",
-        r"(?i)^user name required$",
-        r"(?i)^your comment$",
-        r"(?i)^enter the words you see",
-        r"(?i)^notify me of (new|follow-up) (comments|posts)",
-        r"(?i)^you must be logged in to post a comment",
-        r"(?i)^log out ?/? ?change ?\)?$",
-        r"(?i)^change \)$",
-    ])
-    .expect("static regex")
-});
-
-/// Share, follow, sign-up and copyright widgets (anchored at the line start;
-/// the phrases that may stand anywhere are in [`ANYWHERE`]).
-static WIDGET_LINE: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        r"(?i)^(print|e-?mail|share|tweet|pin|pinterest|google\+?|twitter|facebook|linkedin|reddit|whatsapp|more|close|copy|copy link( copy)?|print e-?mail|bookmark and share|related( articles| stories)?:?|advertisement|adjust font size:?|font size:?|text size:?|read more|continue reading|loading\.\.\.|skip to (main )?content|next|previous|home|menu|search)$",
-        r"(?i)^(share|like) this:",
-        r"(?i)^click (here|on the button) ",
-        r"(?i)^follow (us|the \w+|@\w+|[\w.]+:)",
-        r"(?i)^follow the \w+$",
-        r"(?i)^stay up to date(?-u:\b)",
-        r"(?i)^join the .{0,40}facebook page$",
-        r"(?i)^(email )?newsletters?(?-u:\b)",
-        r"(?i)^subscribe(?-u:\b)",
-        r"(?i)^already (have an account|a subscriber)",
-        r"(?i)^please enable javascript",
-        r"(?i)^hide transcript",
-        r"(?i)^watch (this story|video|the video)$",
-        r"(?i)^image \d+ of \d+$",
-        r"(?i)^\(?(©|copyright|\(c\))\s*(\d{4})?",
-        r"^(#[\w-]+\s*){2,}$",
-        r"(?i)^send your stories",
-        r"(?i)^get more from(?-u:\b)",
-        r"(?i)^(email notifications are|there was a problem saving your notification|your notification has been saved|just one more thing|we have sent (you )?a (verification|confirmation)|thank you for registering|by submitting your registration|welcome back\. please sign in|why are we asking this|you are the owner of this article|if you do not receive the verification|we look forward to seeing you on|you must enter the characters|sign in using you)",
-        r"(?i)^(▼|▲|►|◄|»|«|•|\||>>)+$",
-        r"(?i)^for more .{0,40}, (listen|follow|visit|click)",
-        r"(?i)^(close )?get email notifications on(?-u:\b)",
-        r"(?i)^whenever .{0,80} posts new content",
-        r"(?i)^(enjoy the convenience of home delivery|total access$|re-enter zip code|get digital access$|sorry, this zipcode|oops, you haven't selected|add a location to your tweets|when you tweet with a location|this slideshow requires javascript|view results$|vote$|top news photos)",
-        r"(?i)^(download|get) the .{0,40}(?-u:\b)app(?-u:\b).{0,10}:?.{0,40}(iphone|android)",
-    ])
-    .expect("static regex")
-});
-
-/// Contact lines: only e-mail addresses, @handles, pipes and a few words.
-/// The line `^[\w .:|,-]{0,40}[\w.+-]+@[\w.-]+[\w .:|@,-]{0,60}$`, written
-/// out: as a regex its bounded Unicode classes took 30 ms to compile and
-/// scanned every short line; here a line without '@' costs one memchr.
-fn contact_line(line: &str) -> bool {
-    fn word(c: char) -> bool {
-        c.is_alphanumeric() || c == '_'
-    }
-    let Some(at) = line.find('@') else { return false };
-    let (head, tail) = (&line[..at], &line[at + 1..]);
-    // The address's local part: the longest run of [\w.+-] before the '@'.
-    let local = head.chars().rev().take_while(|&c| word(c) || matches!(c, '.' | '+' | '-')).count();
-    let prefix = head.chars().count() - local;
-    if local == 0 || prefix > 40 || !head.chars().take(prefix).all(|c| word(c) || matches!(c, ' ' | '.' | ':' | '|' | ',' | '-')) {
-        return false;
-    }
-    // Its domain: the longest run of [\w.-] after it; then at most 60 more.
-    let domain = tail.chars().take_while(|&c| word(c) || matches!(c, '.' | '-')).count();
-    let mut rest = tail.chars().skip(domain);
-    domain > 0 && rest.clone().count() <= 60 && rest.all(|c| word(c) || matches!(c, ' ' | '.' | ':' | '|' | '@' | ',' | '-'))
-}
-
-static SPAM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(buy|cheap|order|discount)\s+\w+\s+online(?-u:\b)|(?-u:\b)no prescription(?-u:\b)|(?-u:\b)without (a )?prescription(?-u:\b)|(?-u:\b)pharmacy(?-u:\b)|(?-u:\b)viagra(?-u:\b)|(?-u:\b)cialis(?-u:\b)|(?-u:\b)casino(?-u:\b)|(?-u:\b)payday loans?(?-u:\b)|(?-u:\b)replica watches(?-u:\b)|(?-u:\b)essay writing service(?-u:\b)")
-        .expect("static regex")
-});
-
-static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(https?://|www\.)\S+").expect("static regex"));
-
-/// Widget phrases that share a line with real text ("0 Comment(s)Print E-mail
-/// Xinhua, December 02, 2021"): cut out, the rest kept.
-static INLINE_WIDGET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\d+ Comment\(s\)|Print E-?mail|Bookmark and Share|Adjust font size:?|(?-u:\b)Enditem(?-u:\b)|Go to Forum >>")
-        .expect("static regex")
-});
-
-/// "streets.Four people": paragraphs glued together by the scraper.
-static GLUED_SENTENCES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"([a-z]{3,}[.!?][”"’)]?)([A-Z][a-z])"#).expect("static regex"));
-
-/// Everything looked for anywhere in a line, in one pass: most lines match
-/// none of it, and one scan of a line costs what each of these would alone
-/// (the line-start patterns above stop after a few bytes).
-static ANYWHERE: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
-        INLINE_WIDGET.as_str(),
-        GLUED_SENTENCES.as_str(),
-        URL.as_str(),
-        r"(?i)comments may be removed by the moderator",
-        r"(?i)(?-u:\b)sign up for (one of )?our .{0,30}newsletters?(?-u:\b)|(?i)all rights reserved\.?\)?$|(?i)this material may not be published, broadcast, rewritten",
-    ])
-    .expect("static regex")
-});
-
-/// What [`ANYWHERE`] found in a line, one bit per pattern.
-#[derive(Clone, Copy)]
-struct Found(u8);
-
-impl Found {
-    const INLINE_WIDGET: u8 = 1 << 0;
-    const GLUED: u8 = 1 << 1;
-    const URL: u8 = 1 << 2;
-    const COMMENT: u8 = 1 << 3;
-    const WIDGET: u8 = 1 << 4;
-
-    fn in_line(line: &str) -> Self {
-        if !ANYWHERE.is_match(line) {
-            return Self(0);
-        }
-        Self(ANYWHERE.matches(line).iter().fold(0, |bits, i| bits | 1 << i))
-    }
-
-    fn has(self, bit: u8) -> bool {
-        self.0 & bit != 0
-    }
-}
-
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -274,7 +128,11 @@ fn paragraph_key_into(line: &str, key: &mut Vec<u8>) {
 /// paragraphs share a hash with odds of about 2^-64.
 pub(crate) fn paragraph_hash(line: &str, buf: &mut Vec<u8>) -> Option<u64> {
     paragraph_key_into(line, buf);
-    (!buf.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(buf))
+    key_hash(buf)
+}
+
+fn key_hash(key: &[u8]) -> Option<u64> {
+    (!key.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(key))
 }
 
 /// Words with at least one letter, counted up to `max`.
@@ -327,15 +185,18 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut lines = Vec::with_capacity(cut);
     let mut keys = Vec::with_capacity(cut);
     for line in &raw[..cut] {
-        let mut found = Found::in_line(line);
+        paragraph_key_into(line, &mut key);
+        let mut found = Found::in_line(line, &key);
         let mut stripped: Cow<'_, str> = Cow::Borrowed(line);
         if found.has(Found::INLINE_WIDGET) {
             stripped = Cow::Owned(collapse_spaces(&INLINE_WIDGET.replace_all(&stripped, " ")).into_owned());
-            found = Found::in_line(&stripped);
+            paragraph_key_into(&stripped, &mut key);
+            found = Found::in_line(&stripped, &key);
         }
         if found.has(Found::GLUED) {
             stripped = Cow::Owned(GLUED_SENTENCES.replace_all(&stripped, "$1 $2").into_owned());
-            found = Found::in_line(&stripped);
+            paragraph_key_into(&stripped, &mut key);
+            found = Found::in_line(&stripped, &key);
         }
         if stripped.is_empty() {
             removed.add(RemovalReason::Widget);
@@ -349,7 +210,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
             removed.add(reason);
             continue;
         }
-        let hash = paragraph_hash(&stripped, &mut key);
+        let hash = key_hash(&key);
         if !seen.insert(hash) {
             removed.add(RemovalReason::Repeated);
             continue;
@@ -397,30 +258,6 @@ mod tests {
     fn unglues_sentences() {
         let c = clean_lines("Injured in South Los Angeles.According to investigators, it was at abc7.com today.");
         assert_eq!(c.lines, vec!["Injured in South Los Angeles. According to investigators, it was at abc7.com today."]);
-    }
-
-    #[test]
-    fn contact_lines_as_the_regex_they_replace() {
-        let re = Regex::new(r"(?i)^[\w .:|,-]{0,40}[\w.+-]+@[\w.-]+[\w .:|@,-]{0,60}$").unwrap();
-        let long = "x".repeat(61);
-        for line in [
-            "Contact: news@example.com",
-            "Email: jane.doe+tips@example.co.uk | @janedoe",
-            "@handle",
-            "name@",
-            "a@b",
-            "Follow @reporter on Twitter",
-            "Write to José Núñez at jose@diario.es",
-            "price: $5 @ store",
-            "one, two: three | four - five six seven eight nine ten eleven: x@y.z",
-            &format!("a@b {long}"),
-            &format!("a@b {}", &long[1..]),
-            "Call (555) 123-4567 or mail x@y.com",
-            "e-mail: x@y.com, tel: 555",
-            "tips@example.com.",
-        ] {
-            assert_eq!(contact_line(line), re.is_match(line), "{line:?}");
-        }
     }
 
     #[test]

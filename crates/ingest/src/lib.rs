@@ -12,6 +12,7 @@ mod dedup;
 mod furniture;
 mod language;
 mod meta;
+mod noise;
 mod read;
 mod sentences;
 mod text;

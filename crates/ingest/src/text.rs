@@ -80,9 +80,63 @@ pub(crate) fn lowercase_words(text: &str, out: &mut Vec<u8>) {
     out.truncate(len);
 }
 
+/// A set of ASCII bytes (and optionally every non-ASCII byte) that a scan
+/// stops at.
+pub(crate) struct Stops<const N: usize> {
+    pub(crate) bytes: [u8; N],
+    pub(crate) non_ascii: bool,
+}
+
+impl<const N: usize> Stops<N> {
+    fn stops_at(&self, b: u8) -> bool {
+        self.bytes.contains(&b) || (self.non_ascii && !b.is_ascii())
+    }
+
+    /// How many bytes from the start of `bytes` come before the first stop,
+    /// eight at a time: per word of eight bytes, a mask of the bytes that
+    /// are a stop (the lowest flagged byte is always a true one; the
+    /// subtraction's borrow can only flag bytes above it).
+    #[inline]
+    pub(crate) fn skip(&self, bytes: &[u8]) -> usize {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut chunks = bytes.chunks_exact(8);
+        let mut skipped = 0;
+        for chunk in &mut chunks {
+            let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let mut m = if self.non_ascii { x & HIGH } else { 0 };
+            for b in self.bytes {
+                let y = x ^ (ONES * u64::from(b));
+                m |= y.wrapping_sub(ONES) & !y & HIGH;
+            }
+            if m != 0 {
+                return skipped + (m.trailing_zeros() / 8) as usize;
+            }
+            skipped += 8;
+        }
+        skipped + chunks.remainder().iter().take_while(|&&b| !self.stops_at(b)).count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skips_end_at_the_first_stop() {
+        let text = "He said \"it ended.\" Then: what? No! “Quoted” 2.5 … x".repeat(3);
+        let bytes = text.as_bytes();
+        let stops = [Stops { bytes: *b"\".!?", non_ascii: true }, Stops { bytes: *b".!?\"", non_ascii: false }];
+        for stop in &stops {
+            for start in 0..bytes.len() {
+                for end in start..bytes.len().min(start + 40) {
+                    let slice = &bytes[start..end];
+                    let expected = slice.iter().take_while(|&&b| !stop.stops_at(b)).count();
+                    assert_eq!(stop.skip(slice), expected, "{start}..{end}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn words_as_split_on_non_alphanumerics() {
