@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::noise::{contact_line, Found, COMMENT_LINE, COMMENT_SECTION, GLUED_SENTENCES, INLINE_WIDGET, SPAM_WORDS, URL, WIDGET_LINE};
-use crate::text::{char_at, lowercase_words};
+use crate::text::{char_at, lowercase_words, Stops};
 
 /// Why a line was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +75,16 @@ pub fn normalise(text: &str) -> String {
     // Copy runs of ordinary bytes whole; only the bytes that can start a
     // character handled below (ASCII controls, and the UTF-8 lead bytes of
     // U+0080-U+00BF, U+2000-U+2FFF, U+3000 and U+FEFF) go character by character.
+    // Controls, DEL and non-ASCII bytes are found eight at a time; of those
+    // only the special ones (newlines and most non-ASCII characters are not)
+    // end the run.
+    const CANDIDATES: Stops<1> = Stops { bytes: [0x7F], below: 0x20, non_ascii: true };
     let bytes = text.as_bytes();
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
+        i += CANDIDATES.skip(&bytes[i..]);
+        let Some(&b) = bytes.get(i) else { break };
         let special = matches!(b, 0x00..=0x09 | 0x0B..=0x1F | 0x7F | 0xC2 | 0xE2 | 0xE3 | 0xEF);
         if !special {
             i += 1;
@@ -135,12 +140,24 @@ fn key_hash(key: &[u8]) -> Option<u64> {
     (!key.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(key))
 }
 
-/// Words with at least one letter, counted up to `max`.
+/// Words (split at whitespace) with at least one letter, counted up to
+/// `max`: one walk that stops at the `max`th word (a paragraph's ninth word
+/// is some fifty bytes in).
 fn word_count(line: &str, max: usize) -> usize {
-    if line.is_ascii() {
-        return line.as_bytes().split(|c| c.is_ascii_whitespace()).filter(|w| w.iter().any(u8::is_ascii_alphabetic)).take(max).count();
+    let mut count = 0;
+    let mut has_letter = false;
+    let mut i = 0;
+    while i < line.len() && count < max {
+        let (c, len) = char_at(line, i);
+        i += len;
+        if c.is_whitespace() {
+            count += usize::from(has_letter);
+            has_letter = false;
+        } else if !has_letter && c.is_alphabetic() {
+            has_letter = true;
+        }
     }
-    line.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).take(max).count()
+    (count + usize::from(has_letter)).min(max)
 }
 
 /// Classifies one (already inline-stripped) line; `None` keeps it.
@@ -258,6 +275,20 @@ mod tests {
     fn unglues_sentences() {
         let c = clean_lines("Injured in South Los Angeles.According to investigators, it was at abc7.com today.");
         assert_eq!(c.lines, vec!["Injured in South Los Angeles. According to investigators, it was at abc7.com today."]);
+    }
+
+    #[test]
+    fn words_with_letters_up_to_a_limit() {
+        for (line, max, n) in [
+            ("", 9, 0),
+            ("123 4,5 -- 2021", 9, 0),
+            ("Baghdad, 29 December 2021 (TDI):", 9, 3),
+            ("one two three four", 2, 2),
+            ("naïve café\u{3000}北京 x1", 9, 4),
+            ("a", 9, 1),
+        ] {
+            assert_eq!(word_count(line, max), n, "{line:?}");
+        }
     }
 
     #[test]

@@ -185,7 +185,7 @@ static ANYWHERE_PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| Prefilter {
 /// Found from the stops, eight bytes at a time, instead of by a DFA that
 /// reads every byte (a tenth of the time).
 fn has_glued_sentences(line: &str) -> bool {
-    const STOPS: Stops<3> = Stops { bytes: *b".!?", non_ascii: false };
+    const STOPS: Stops<3> = Stops { bytes: *b".!?", below: 0, non_ascii: false };
     let b = line.as_bytes();
     let mut k = 0;
     loop {

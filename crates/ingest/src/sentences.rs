@@ -50,7 +50,7 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 
 /// The bytes that may be a quote or a stop: these four, and every byte of a
 /// non-ASCII character.
-const MAY_MATTER: Stops<4> = Stops { bytes: *b"\".!?", non_ascii: true };
+const MAY_MATTER: Stops<4> = Stops { bytes: *b"\".!?", below: 0, non_ascii: true };
 
 /// Quotes longer than this are assumed unbalanced and stop protecting splits.
 const MAX_QUOTE_CHARS: usize = 600;

@@ -80,16 +80,18 @@ pub(crate) fn lowercase_words(text: &str, out: &mut Vec<u8>) {
     out.truncate(len);
 }
 
-/// A set of ASCII bytes (and optionally every non-ASCII byte) that a scan
-/// stops at.
+/// A set of ASCII bytes (and optionally every byte below a bound, and every
+/// non-ASCII byte) that a scan stops at.
 pub(crate) struct Stops<const N: usize> {
     pub(crate) bytes: [u8; N],
+    /// Every byte below this (at most 0x80) is a stop too; 0 for none.
+    pub(crate) below: u8,
     pub(crate) non_ascii: bool,
 }
 
 impl<const N: usize> Stops<N> {
     fn stops_at(&self, b: u8) -> bool {
-        self.bytes.contains(&b) || (self.non_ascii && !b.is_ascii())
+        self.bytes.contains(&b) || b < self.below || (self.non_ascii && !b.is_ascii())
     }
 
     /// How many bytes from the start of `bytes` come before the first stop,
@@ -105,6 +107,9 @@ impl<const N: usize> Stops<N> {
         for chunk in &mut chunks {
             let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
             let mut m = if self.non_ascii { x & HIGH } else { 0 };
+            if self.below > 0 {
+                m |= x.wrapping_sub(ONES * u64::from(self.below)) & !x & HIGH;
+            }
             for b in self.bytes {
                 let y = x ^ (ONES * u64::from(b));
                 m |= y.wrapping_sub(ONES) & !y & HIGH;
@@ -124,9 +129,14 @@ mod tests {
 
     #[test]
     fn skips_end_at_the_first_stop() {
-        let text = "He said \"it ended.\" Then: what? No! “Quoted” 2.5 … x".repeat(3);
+        let text = "He said \"it ended.\" Then:\twhat?\r\nNo!\u{7f} “Quoted” 2.5 … x\u{0}".repeat(3);
         let bytes = text.as_bytes();
-        let stops = [Stops { bytes: *b"\".!?", non_ascii: true }, Stops { bytes: *b".!?\"", non_ascii: false }];
+        let stops = [
+            Stops { bytes: *b"\".!?", below: 0, non_ascii: true },
+            Stops { bytes: *b".!?\"", below: 0, non_ascii: false },
+            Stops { bytes: *b"\x7f?\x7f?", below: 0x20, non_ascii: true },
+            Stops { bytes: *b"\x7f..!", below: 0x80, non_ascii: false },
+        ];
         for stop in &stops {
             for start in 0..bytes.len() {
                 for end in start..bytes.len().min(start + 40) {
