@@ -64,9 +64,42 @@ impl Removed {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CleanedLines {
     pub lines: Vec<String>,
-    /// [`paragraph_hash`] of each kept line, for furniture removal.
-    pub(crate) keys: Vec<Option<u64>>,
+    /// The paragraph key of each kept line.
+    pub(crate) keys: Vec<LineKey>,
+    /// The keys' words, which [`LineKey::words`] points into.
+    pub(crate) key_text: Vec<u8>,
     pub removed: Removed,
+}
+
+/// A line's paragraph key: its hash ([`paragraph_hash`]), which furniture
+/// and repeat removal compare, and where its words are in the article's key
+/// text, which SimHash reads instead of finding the words again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineKey {
+    pub(crate) hash: Option<u64>,
+    start: usize,
+    end: usize,
+}
+
+impl LineKey {
+    /// Appends `key` (a line's paragraph key) to `key_text`.
+    fn append(key: &[u8], key_text: &mut Vec<u8>) -> Self {
+        let start = key_text.len();
+        key_text.extend_from_slice(key);
+        Self { hash: key_hash(key), start, end: key_text.len() }
+    }
+
+    /// The key of `line`, appended to `key_text`.
+    pub(crate) fn of_line(line: &str, key_text: &mut Vec<u8>) -> Self {
+        let mut key = Vec::new();
+        paragraph_key_into(line, &mut key);
+        Self::append(&key, key_text)
+    }
+
+    /// The key's words: lowercase, one space between them.
+    pub(crate) fn words<'t>(&self, key_text: &'t [u8]) -> &'t [u8] {
+        &key_text[self.start..self.end]
+    }
 }
 
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
@@ -201,6 +234,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut key = Vec::new();
     let mut lines = Vec::with_capacity(cut);
     let mut keys = Vec::with_capacity(cut);
+    let mut key_text = Vec::with_capacity(text.len());
     for line in &raw[..cut] {
         paragraph_key_into(line, &mut key);
         let mut found = Found::in_line(line, &key);
@@ -227,15 +261,14 @@ pub fn clean_lines(text: &str) -> CleanedLines {
             removed.add(reason);
             continue;
         }
-        let hash = key_hash(&key);
-        if !seen.insert(hash) {
+        if !seen.insert(key_hash(&key)) {
             removed.add(RemovalReason::Repeated);
             continue;
         }
         lines.push(stripped.into_owned());
-        keys.push(hash);
+        keys.push(LineKey::append(&key, &mut key_text));
     }
-    CleanedLines { lines, keys, removed }
+    CleanedLines { lines, keys, key_text, removed }
 }
 
 #[cfg(test)]

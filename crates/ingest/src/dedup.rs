@@ -8,22 +8,33 @@ use rayon::prelude::*;
 use crate::text::lowercase_words;
 use crate::Article;
 
-/// SimHash of a text over lowercase word 3-shingles. The text's words are
-/// written once in lowercase, space-separated (the paragraph key's walk);
-/// each is hashed once (xxh3) and a shingle's hash combines its three word
+/// SimHash of a text over lowercase word 3-shingles: each word is hashed
+/// once (xxh3 of its lowercase) and a shingle's hash combines its three word
 /// hashes, so no string is built per word or shingle.
 pub fn simhash(text: &str) -> u64 {
-    let mut acc = BitCounts::default();
-    let mut lower = Vec::new();
-    lowercase_words(text, &mut lower);
-    let mut window = [0u64; 3];
-    let mut n = 0usize;
+    let mut key = Vec::new();
+    lowercase_words(text, &mut key);
+    simhash_of_words(key_words(&key))
+}
+
+/// The words of a paragraph key (lowercase words, one space between them).
+pub(crate) fn key_words(key: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
     // Word ends: every space, and the end of the last word.
-    let ends = memchr::memchr_iter(b' ', &lower).chain((!lower.is_empty()).then_some(lower.len()));
-    for end in ends {
-        let w = &lower[start..end];
+    let ends = memchr::memchr_iter(b' ', key).chain((!key.is_empty()).then_some(key.len()));
+    ends.map(move |end| {
+        let word = &key[start..end];
         start = end + 1;
+        word
+    })
+}
+
+/// [`simhash`] of the text whose lowercase words these are, in order.
+pub(crate) fn simhash_of_words<'a>(words: impl Iterator<Item = &'a [u8]>) -> u64 {
+    let mut acc = BitCounts::default();
+    let mut window = [0u64; 3];
+    let mut n = 0usize;
+    for w in words {
         window = [window[1], window[2], xxhash_rust::xxh3::xxh3_64(w)];
         n += 1;
         if n >= 3 {
@@ -107,6 +118,11 @@ impl BitCounts {
     }
 }
 
+/// Articles shorter than `min_words` words are never marked.
+fn long_enough(article: &Article, min_words: usize) -> bool {
+    min_words == 0 || article.text.split_whitespace().nth(min_words - 1).is_some()
+}
+
 /// For each article, the id of the earliest article it nearly duplicates.
 pub struct NearDuplicates {
     pub duplicate_of: Vec<Option<String>>,
@@ -117,13 +133,23 @@ impl NearDuplicates {
     /// `max_distance` bits (at most 3: the 4 bands of 16 bits then guarantee a
     /// shared band). Deterministic: the earliest article in input order wins.
     pub fn find(articles: &[Article], max_distance: u32, min_words: usize) -> Self {
-        let max_distance = max_distance.min(3);
         // Hashing is the costly part and independent per article: in parallel
         // (order kept); the banded lookup below stays sequential.
-        let hashes: Vec<Option<u64>> = articles
-            .par_iter()
-            .map(|a| (min_words == 0 || a.text.split_whitespace().nth(min_words - 1).is_some()).then(|| simhash(&a.text)))
-            .collect();
+        let hashes: Vec<Option<u64>> =
+            articles.par_iter().map(|a| long_enough(a, min_words).then(|| simhash(&a.text))).collect();
+        Self::from_hashes(articles, &hashes, max_distance)
+    }
+
+    /// As [`NearDuplicates::find`], with each article's SimHash already known.
+    pub(crate) fn with_simhashes(articles: &[Article], simhashes: &[u64], max_distance: u32, min_words: usize) -> Self {
+        let hashes: Vec<Option<u64>> =
+            articles.par_iter().zip(simhashes).map(|(a, &h)| long_enough(a, min_words).then_some(h)).collect();
+        Self::from_hashes(articles, &hashes, max_distance)
+    }
+
+    /// `hashes`: the SimHash of each article that may be marked.
+    fn from_hashes(articles: &[Article], hashes: &[Option<u64>], max_distance: u32) -> Self {
+        let max_distance = max_distance.min(3);
         let mut bands: [HashMap<u16, Vec<usize>>; 4] = Default::default();
         let mut duplicate_of = vec![None; articles.len()];
         for (i, h) in hashes.iter().enumerate() {
@@ -165,6 +191,27 @@ mod tests {
         let c = "The Iraqi government confirmed on Wednesday its commitment to implement the decision of the parliament.";
         assert!((simhash(a) ^ simhash(b)).count_ones() <= 8);
         assert!((simhash(a) ^ simhash(c)).count_ones() > 16);
+    }
+}
+
+#[cfg(test)]
+mod from_keys {
+    use super::*;
+
+    /// The SimHash ingestion computes from the kept lines' keys is the
+    /// SimHash of the article's text.
+    #[test]
+    fn keys_give_the_simhash_of_the_text() {
+        for page in [
+            "Élgin, Ill. (AP) — Five people were hurt.\n\nShare this:\n“It ended,” he said.\n---\nThe rest 3:10 a.m.",
+            "one\ntwo",
+            "",
+            "İstanbul ſtreet\n\n\nKELVIN 5\u{212A}",
+        ] {
+            let c = crate::clean_lines(page);
+            let from_keys = simhash_of_words(c.keys.iter().flat_map(|k| key_words(k.words(&c.key_text))));
+            assert_eq!(from_keys, simhash(&c.lines.join("\n")), "{page:?}");
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! The per-article stages around site-furniture removal: `Staged::new`
 //! (local cleaning and metadata), `remove_furniture` (across articles of one
-//! outlet) and `Staged::finish` (text, sentences, language).
+//! outlet) and `Staged::finish` (text, sentences, language, SimHash).
 
 use std::collections::{HashMap, HashSet};
 
-use crate::clean::{clean_lines, paragraph_hash, RemovalReason, Removed};
+use crate::clean::{clean_lines, LineKey, RemovalReason, Removed};
 use crate::date::{implausible, parse_date_text, DateSource};
+use crate::dedup::{key_words, simhash_of_words};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
 use crate::language::detect_language;
@@ -19,8 +20,9 @@ pub(crate) struct Staged {
     url: Option<String>,
     meta: Metadata,
     lines: Vec<String>,
-    /// `paragraph_hash` of each line, for furniture removal.
-    keys: Vec<Option<u64>>,
+    /// The paragraph key of each line, for furniture removal and SimHash.
+    keys: Vec<LineKey>,
+    key_text: Vec<u8>,
     removed: Removed,
     warnings: Vec<String>,
     raw_bytes: usize,
@@ -53,6 +55,7 @@ impl Staged {
         let cleaned = clean_lines(&doc.text);
         let mut lines = cleaned.lines;
         let mut keys = cleaned.keys;
+        let mut key_text = cleaned.key_text;
         let mut removed = cleaned.removed;
         let url_outlet = doc.source.clone().or_else(|| doc.url.as_deref().and_then(outlet_from_url));
         let meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut keys, &mut removed);
@@ -66,7 +69,7 @@ impl Staged {
                     } else {
                         "the text was only page noise: the article is its title only".to_string()
                     });
-                    keys.push(paragraph_hash(t, &mut Vec::new()));
+                    keys.push(LineKey::of_line(t, &mut key_text));
                     lines.push(t.clone());
                 }
                 None => return Err(reject("empty article: nothing left after removing page noise")),
@@ -80,13 +83,16 @@ impl Staged {
             meta,
             lines,
             keys,
+            key_text,
             removed,
             warnings,
             raw_bytes: doc.text.len(),
         })
     }
 
-    pub(crate) fn finish(self) -> Result<(Article, Vec<Warning>), Reject> {
+    /// The article, its warnings and its SimHash.
+    pub(crate) fn finish(self) -> Finished {
+        let simhash = simhash_of_words(self.keys.iter().flat_map(|k| key_words(k.words(&self.key_text))));
         let text = self.lines.join("\n");
         let sentences = split_sentences(&text);
         let language = detect_language(&text);
@@ -99,8 +105,8 @@ impl Staged {
             warnings.push(Warning { origin: self.origin.clone(), id: self.id.clone(), message: "no publication date found".into() });
         }
         let date_source: Option<DateSource> = self.meta.date_source;
-        Ok((
-            Article {
+        Finished {
+            article: Article {
                 id: self.id,
                 origin: self.origin,
                 format: self.format,
@@ -118,8 +124,18 @@ impl Staged {
                 raw_bytes: self.raw_bytes,
             },
             warnings,
-        ))
+            simhash,
+        }
     }
+}
+
+/// A finished article with what ingestion still needs of it.
+pub(crate) struct Finished {
+    pub(crate) article: Article,
+    pub(crate) warnings: Vec<Warning>,
+    /// From the lines' keys: the same as [`crate::simhash`] of the text,
+    /// without finding the words again.
+    pub(crate) simhash: u64,
 }
 
 /// Removes lines that occur in at least `min_articles` distinct articles of
@@ -152,7 +168,7 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
                 continue;
             }
             distinct.clear();
-            distinct.extend(keys.iter().flatten());
+            distinct.extend(keys.iter().filter_map(|k| k.hash));
             for &k in &distinct {
                 *counts.entry(k).or_default() += 1;
             }
@@ -165,7 +181,7 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     strip_title_suffixes(staged, &groups, min_articles);
     for s in staged.iter_mut() {
         let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
-        let keep: Vec<bool> = s.keys.iter().map(|k| k.is_none_or(|k| !lines.contains(&k))).collect();
+        let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| !lines.contains(&h))).collect();
         if !keep.iter().any(|k| *k) {
             continue;
         }
@@ -181,10 +197,10 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
 }
 
 /// One hash of a whole article's paragraph keys, in order (`None` counts).
-fn keys_digest(keys: &[Option<u64>]) -> u64 {
+fn keys_digest(keys: &[LineKey]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for k in keys {
-        h.update(&k.map_or([0xff; 9], |k| {
+        h.update(&k.hash.map_or([0xff; 9], |k| {
             let mut b = [0u8; 9];
             b[1..].copy_from_slice(&k.to_le_bytes());
             b

@@ -181,36 +181,28 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
     }
     // 2. Site furniture: lines repeated across many articles of one outlet.
     furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles);
-    // 3. Final text, sentences, language.
-    let finished: Vec<Result<(Article, Vec<Warning>), Reject>> =
-        staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
+    // 3. Final text, sentences, language, SimHash.
+    let finished: Vec<furniture::Finished> = staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
     let mut articles = Vec::with_capacity(finished.len());
+    let mut simhashes = Vec::with_capacity(finished.len());
     let mut warnings = Vec::new();
-    for f in finished {
-        match f {
-            Ok((a, w)) => {
-                articles.push(a);
-                warnings.extend(w);
-            }
-            Err(r) => rejects.push(r),
-        }
-    }
     // 4. Duplicate ids: keep the first, reject the rest.
     let mut seen = std::collections::HashSet::new();
-    articles.retain(|a| {
+    for furniture::Finished { article: a, warnings: w, simhash } in finished {
+        warnings.extend(w);
         if seen.insert(a.id.clone()) {
-            true
+            articles.push(a);
+            simhashes.push(simhash);
         } else {
             rejects.push(Reject {
                 origin: a.origin.clone(),
                 id: Some(a.id.clone()),
                 reason: format!("duplicate id {:?}: an earlier record has the same id", a.id),
             });
-            false
         }
-    });
+    }
     // 5. Near-duplicates.
-    let dups = NearDuplicates::find(&articles, opts.duplicate_max_distance, opts.duplicate_min_words);
+    let dups = NearDuplicates::with_simhashes(&articles, &simhashes, opts.duplicate_max_distance, opts.duplicate_min_words);
     for (a, d) in articles.iter_mut().zip(dups.duplicate_of) {
         a.duplicate_of = d;
     }

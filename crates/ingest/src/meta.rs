@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use crate::clean::{paragraph_hash, RemovalReason, Removed};
+use crate::clean::{paragraph_hash, LineKey, RemovalReason, Removed};
 use crate::date::{find_date, month_day_with_year, year_hint, DateSource};
 
 /// What the top of an article told us.
@@ -131,7 +131,7 @@ pub(crate) fn extract(
     field_date: Option<NaiveDate>,
     url_outlet: Option<String>,
     lines: &mut Vec<String>,
-    keys: &mut Vec<Option<u64>>,
+    keys: &mut Vec<LineKey>,
     removed: &mut Removed,
 ) -> Metadata {
     let mut m = Metadata { title: field_title.map(str::to_string), outlet: url_outlet, ..Default::default() };
@@ -194,7 +194,7 @@ pub(crate) fn extract(
     }
     if let Some(t) = &m.title {
         // The title repeated as the first body line.
-        if lines.len() > 1 && keys.first() == Some(&paragraph_hash(t, &mut Vec::new())) {
+        if lines.len() > 1 && keys.first().map(|k| k.hash) == Some(paragraph_hash(t, &mut Vec::new())) {
             lines.remove(0);
             keys.remove(0);
             removed.add(RemovalReason::Repeated);
@@ -300,7 +300,8 @@ mod tests {
 
     fn run(lines: &[&str]) -> (Metadata, Vec<String>) {
         let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-        let mut k: Vec<Option<u64>> = l.iter().map(|s| paragraph_hash(s, &mut Vec::new())).collect();
+        let mut key_text = Vec::new();
+        let mut k: Vec<LineKey> = l.iter().map(|s| LineKey::of_line(s, &mut key_text)).collect();
         let mut r = Removed::default();
         let m = extract(None, None, None, &mut l, &mut k, &mut r);
         assert_eq!(k.len(), l.len());
