@@ -18,31 +18,62 @@ const MAX_WORDS: usize = 200;
 
 /// English function words (and "said", the reporting verb of news), up to
 /// five letters, lowercase.
-fn is_english_function_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"the" | b"of" | b"and" | b"to" | b"a" | b"in" | b"is" | b"was" | b"that" | b"for" | b"on" | b"with"
-            | b"as" | b"by" | b"at" | b"he" | b"it" | b"from" | b"his" | b"said" | b"are" | b"were" | b"be"
-            | b"has" | b"have" | b"had" | b"an" | b"not" | b"this" | b"but" | b"they" | b"their" | b"who"
-            | b"which" | b"been" | b"will" | b"after" | b"its" | b"her" | b"she" | b"would" | b"or" | b"we"
-            | b"there" | b"than" | b"when" | b"about" | b"into"
-    )
+const FUNCTION_WORDS: [&str; 48] = [
+    "the", "of", "and", "to", "a", "in", "is", "was", "that", "for", "on", "with", "as", "by", "at", "he", "it", "from",
+    "his", "said", "are", "were", "be", "has", "have", "had", "an", "not", "this", "but", "they", "their", "who",
+    "which", "been", "will", "after", "its", "her", "she", "would", "or", "we", "there", "than", "when", "about",
+    "into",
+];
+
+/// A word of at most eight ASCII letters as one number (its bytes, little
+/// endian), so that looking it up is comparing integers.
+const fn packed(w: &[u8]) -> u64 {
+    let mut x = 0u64;
+    let mut i = 0;
+    while i < w.len() {
+        x |= (w[i] as u64) << (8 * i);
+        i += 1;
+    }
+    x
 }
+
+/// [`FUNCTION_WORDS`] packed, sorted for a binary search.
+static PACKED_FUNCTION_WORDS: [u64; 48] = {
+    let mut t = [0u64; 48];
+    let mut i = 0;
+    while i < 48 {
+        t[i] = packed(FUNCTION_WORDS[i].as_bytes());
+        i += 1;
+    }
+    // Insertion sort (const context).
+    let mut i = 1;
+    while i < 48 {
+        let mut j = i;
+        while j > 0 && t[j - 1] > t[j] {
+            let x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+            j -= 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+const THE: u64 = packed(b"the");
 
 /// True when `text` is plainly English prose: at least 25% function words
 /// and at least 1.5% "the" among its first words.
 fn plainly_english(text: &str) -> bool {
     let (mut words, mut function, mut the) = (0usize, 0usize, 0usize);
-    let mut buf = [0u8; 5];
     for w in text.as_bytes().split(|b| !b.is_ascii_alphabetic()).filter(|w| !w.is_empty()) {
         words += 1;
-        if w.len() <= buf.len() {
-            let lower = &mut buf[..w.len()];
-            lower.copy_from_slice(w);
-            lower.make_ascii_lowercase();
-            if is_english_function_word(lower) {
+        if w.len() <= 5 {
+            // Lowercase all five letters at once (ASCII letters: set 0x20).
+            let lower = packed(w) | packed(&[0x20; 5][..w.len()]);
+            if PACKED_FUNCTION_WORDS.binary_search(&lower).is_ok() {
                 function += 1;
-                the += usize::from(&*lower == b"the");
+                the += usize::from(lower == THE);
             }
         }
         if words == MAX_WORDS {
@@ -93,6 +124,20 @@ mod tests {
         for (code, text) in texts {
             assert!(!plainly_english(text), "{code} taken for English");
             assert_eq!(detect_language(text).as_deref(), Some(code));
+        }
+    }
+
+    #[test]
+    fn function_words_are_found_in_any_case() {
+        let is_function = |w: &str| {
+            let lower = packed(w.as_bytes()) | packed(&[0x20; 5][..w.len()]);
+            PACKED_FUNCTION_WORDS.binary_search(&lower).is_ok()
+        };
+        for w in FUNCTION_WORDS {
+            assert!(is_function(w) && is_function(&w.to_uppercase()), "{w}");
+        }
+        for w in ["thee", "th", "iraq", "Said", "SAID", "saidx"] {
+            assert_eq!(is_function(w), FUNCTION_WORDS.contains(&w.to_lowercase().as_str()), "{w}");
         }
     }
 

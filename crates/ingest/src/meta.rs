@@ -33,7 +33,14 @@ static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
 /// [`DATELINE`] with an agency of at most 31 characters. (No other match is
 /// possible when it is longer: no group before the agency can hold a
 /// parenthesis, so the agency is always what stands in the first pair.)
+///
+/// Most paragraphs are not datelines: one that does not start with a capital
+/// or has no '(' cannot match, and is answered without the regex (whose
+/// captures cost an allocation even when nothing matches).
 fn dateline(line: &str) -> Option<regex::Captures<'_>> {
+    if !line.starts_with(|c: char| c.is_ascii_uppercase()) || memchr::memchr(b'(', line.as_bytes()).is_none() {
+        return None;
+    }
     DATELINE.captures(line).filter(|c| c.name("outlet").is_some_and(|o| o.as_str().chars().count() <= 31))
 }
 
