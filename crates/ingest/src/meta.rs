@@ -76,6 +76,30 @@ fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
+/// Whether `s` has at most `n` words (without counting a paragraph's all).
+fn at_most_words(s: &str, n: usize) -> bool {
+    s.split_whitespace().nth(n).is_none()
+}
+
+/// [`PLACE_SLASH_OUTLET`], answered without the regex for a line that does
+/// not start with a capital or has no '/'.
+fn place_slash_outlet(line: &str) -> Option<regex::Captures<'_>> {
+    if !line.starts_with(|c: char| c.is_ascii_uppercase()) || memchr::memchr(b'/', line.as_bytes()).is_none() {
+        return None;
+    }
+    PLACE_SLASH_OUTLET.captures(line)
+}
+
+/// [`CAPS_DATELINE`], answered without the regex for a line that does not
+/// start with two capitals (or a capital and one of `'.-`).
+fn caps_dateline(line: &str) -> Option<regex::Captures<'_>> {
+    let b = line.as_bytes();
+    if !(b.first().is_some_and(u8::is_ascii_uppercase) && b.get(1).is_some_and(|c| c.is_ascii_uppercase() || b"'.-".contains(c))) {
+        return None;
+    }
+    CAPS_DATELINE.captures(line)
+}
+
 /// "BAGHDAD" -> "Baghdad"; mixed case is left alone.
 fn tidy_place(s: &str) -> String {
     let s = s.trim().trim_end_matches([',', '.', ':']);
@@ -159,11 +183,11 @@ pub(crate) fn extract(
                 m.date_source = Some(DateSource::Header);
             }
             consumed.push(i);
-        } else if let Some(c) = OUTLET_DASH_PLACE.captures(line).filter(|_| word_count(line) <= 6) {
+        } else if let Some(c) = at_most_words(line, 6).then(|| OUTLET_DASH_PLACE.captures(line)).flatten() {
             header_outlet.get_or_insert_with(|| c["outlet"].to_string());
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             consumed.push(i);
-        } else if let Some(c) = AUTHOR_PLACE.captures(line).filter(|_| word_count(line) <= 6) {
+        } else if let Some(c) = (at_most_words(line, 6) && line.ends_with(')')).then(|| AUTHOR_PLACE.captures(line)).flatten() {
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             consumed.push(i);
         } else if let (Some(c), Some(f)) = (OUTLET_COMMA_DATE.captures(line), find_date(line)) {
@@ -184,7 +208,7 @@ pub(crate) fn extract(
         } else if m.title.is_none() && consumed.is_empty() && i == 0 && title_like(line) && !dateline_start(line) {
             m.title = Some(line.to_string());
             consumed.push(i);
-        } else if word_count(line) > 12 || i > 0 && consumed.len() < i {
+        } else if !at_most_words(line, 12) || i > 0 && consumed.len() < i {
             break;
         }
         i += 1;
@@ -227,12 +251,12 @@ pub(crate) fn extract(
             }
             break;
         }
-        if let Some(c) = PLACE_SLASH_OUTLET.captures(line) {
+        if let Some(c) = place_slash_outlet(line) {
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             header_outlet.get_or_insert_with(|| c["outlet"].to_string());
             break;
         }
-        if let Some(c) = CAPS_DATELINE.captures(line) {
+        if let Some(c) = caps_dateline(line) {
             if c["place"].len() >= 3 {
                 m.place.get_or_insert_with(|| tidy_place(&c["place"]));
                 break;
@@ -257,7 +281,7 @@ pub(crate) fn extract(
 }
 
 fn dateline_start(line: &str) -> bool {
-    dateline(line).is_some() || PLACE_SLASH_OUTLET.is_match(line) || CAPS_DATELINE.is_match(line)
+    dateline(line).is_some() || place_slash_outlet(line).is_some() || caps_dateline(line).is_some()
 }
 
 /// The outlet named by a URL: its host without `www.`, looking through
