@@ -141,6 +141,7 @@ pub fn ingest_paths_with_progress(
     opts: &IngestOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Ingested {
+    let started = std::time::Instant::now();
     let mut rejects = Vec::new();
     let files = discover(paths, &mut rejects);
     let read: Vec<(Vec<RawDoc>, Vec<Reject>, u64)> = files
@@ -158,6 +159,7 @@ pub fn ingest_paths_with_progress(
         rejects.extend(r);
         bytes += b;
     }
+    tracing::debug!(files = files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");
     let mut out = ingest_docs(docs, opts);
     rejects.append(&mut out.rejects);
     out.rejects = rejects;
@@ -168,6 +170,8 @@ pub fn ingest_paths_with_progress(
 
 /// Ingests documents already read into memory (in the order given).
 pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
+    let started = std::time::Instant::now();
+    let phase = |name: &str| tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{name} done");
     // 1. Local cleaning and metadata, in parallel, order kept.
     let staged: Vec<Result<furniture::Staged, Reject>> =
         docs.into_par_iter().map(furniture::Staged::new).collect();
@@ -179,13 +183,16 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
             Err(r) => rejects.push(r),
         }
     }
+    phase("cleaning and metadata");
     // 2. Site furniture: lines repeated across many articles of one outlet.
     furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles);
+    phase("furniture");
     // 3. Final text, sentences, language, SimHash.
     let finished: Vec<furniture::Finished> = staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
     let mut articles = Vec::with_capacity(finished.len());
     let mut simhashes = Vec::with_capacity(finished.len());
     let mut warnings = Vec::new();
+    phase("sentences, language, simhash");
     // 4. Duplicate ids: keep the first, reject the rest.
     let mut seen = std::collections::HashSet::new();
     for furniture::Finished { article: a, warnings: w, simhash } in finished {
@@ -206,6 +213,7 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
     for (a, d) in articles.iter_mut().zip(dups.duplicate_of) {
         a.duplicate_of = d;
     }
+    phase("near-duplicates");
     for r in &rejects {
         tracing::debug!(origin = %r.origin, "skipped: {}", r.reason);
     }
