@@ -39,11 +39,7 @@ pub(crate) fn simhash_of_words<'a>(words: impl Iterator<Item = &'a [u8]>) -> u64
         n += 1;
         if n >= 3 {
             // Mix so that shingles with the same words in another order differ.
-            let mut bytes = [0u8; 24];
-            for (chunk, h) in bytes.chunks_exact_mut(8).zip(window) {
-                chunk.copy_from_slice(&h.to_le_bytes());
-            }
-            acc.add(xxhash_rust::xxh3::xxh3_64(&bytes));
+            acc.add(xxh3_of_three(window));
         }
     }
     if n < 3 {
@@ -53,6 +49,28 @@ pub(crate) fn simhash_of_words<'a>(words: impl Iterator<Item = &'a [u8]>) -> u64
         }
     }
     acc.majority()
+}
+
+/// `xxh3_64` of the 24 bytes of three words (little endian), written out
+/// for that one length: what the shingle hash always was, without building
+/// the bytes or dispatching on the length (a unit test compares it with
+/// `xxh3_64`). xxh3 for 17 to 32 bytes mixes the first and the last 16 bytes,
+/// each folded with 16 bytes of the default secret, and avalanches the sum.
+fn xxh3_of_three(w: [u64; 3]) -> u64 {
+    const PRIME64_1: u64 = 0x9E37_79B1_85EB_CA87;
+    // The default secret's first 32 bytes as little-endian words.
+    const SECRET: [u64; 4] = [0xbe4b_a423_396c_feb8, 0x1cad_21f7_2c81_017c, 0xdb97_9083_e96d_d4de, 0x1f67_b3b7_a4a4_4072];
+    fn fold(a: u64, b: u64) -> u64 {
+        let p = u128::from(a) * u128::from(b);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+    let mut h = 24u64
+        .wrapping_mul(PRIME64_1)
+        .wrapping_add(fold(w[0] ^ SECRET[0], w[1] ^ SECRET[1]))
+        .wrapping_add(fold(w[1] ^ SECRET[2], w[2] ^ SECRET[3]));
+    h ^= h >> 37;
+    h = h.wrapping_mul(0x1656_6791_9E37_79F9);
+    h ^ (h >> 32)
 }
 
 /// Per-bit counts of the hashes added: each hash's bits are spread into
@@ -191,6 +209,35 @@ mod tests {
         let c = "The Iraqi government confirmed on Wednesday its commitment to implement the decision of the parliament.";
         assert!((simhash(a) ^ simhash(b)).count_ones() <= 8);
         assert!((simhash(a) ^ simhash(c)).count_ones() > 16);
+    }
+}
+
+#[cfg(test)]
+mod shingle_hash {
+    use super::xxh3_of_three;
+
+    #[test]
+    fn is_xxh3_of_the_24_bytes() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..10_000 {
+            let mut w = [0u64; 3];
+            for v in &mut w {
+                // xorshift: varied words, edge values below.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = x;
+            }
+            let mut bytes = [0u8; 24];
+            for (chunk, h) in bytes.chunks_exact_mut(8).zip(w) {
+                chunk.copy_from_slice(&h.to_le_bytes());
+            }
+            assert_eq!(xxh3_of_three(w), xxhash_rust::xxh3::xxh3_64(&bytes), "{w:?}");
+        }
+        for w in [[0, 0, 0], [u64::MAX; 3], [1, 2, 3]] {
+            let bytes: Vec<u8> = w.iter().flat_map(|h| h.to_le_bytes()).collect();
+            assert_eq!(xxh3_of_three(w), xxhash_rust::xxh3::xxh3_64(&bytes), "{w:?}");
+        }
     }
 }
 
