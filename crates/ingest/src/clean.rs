@@ -103,41 +103,51 @@ impl LineKey {
 }
 
 /// Normalises raw text: line endings, zero-width characters, odd spaces.
-pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    // Copy runs of ordinary bytes whole; only the bytes that can start a
-    // character handled below (ASCII controls, and the UTF-8 lead bytes of
-    // U+0080-U+00BF, U+2000-U+2FFF, U+3000 and U+FEFF) go character by character.
-    // Controls, DEL and non-ASCII bytes are found eight at a time; of those
-    // only the special ones (newlines and most non-ASCII characters are not)
-    // end the run.
+/// Borrowed when there is nothing to change (most texts).
+pub fn normalise(text: &str) -> Cow<'_, str> {
+    // Controls, DEL and non-ASCII bytes are found eight at a time; only the
+    // characters replaced or dropped below end the run of bytes copied as
+    // they are (newlines and most non-ASCII characters do not).
     const CANDIDATES: Stops<1> = Stops { bytes: [0x7F], below: 0x20, non_ascii: true };
     let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
         i += CANDIDATES.skip(&bytes[i..]);
         let Some(&b) = bytes.get(i) else { break };
-        let special = matches!(b, 0x00..=0x09 | 0x0B..=0x1F | 0x7F | 0xC2 | 0xE2 | 0xE3 | 0xEF);
-        if !special {
+        // Only these bytes can start a character changed below: ASCII
+        // controls, DEL, and the UTF-8 lead bytes of U+0080-U+00BF,
+        // U+2000-U+2FFF, U+3000 and U+FEFF.
+        if !matches!(b, 0x00..=0x09 | 0x0B..=0x1F | 0x7F | 0xC2 | 0xE2 | 0xE3 | 0xEF) {
             i += 1;
             continue;
         }
-        out.push_str(&text[run..i]);
         let (c, len) = char_at(text, i);
+        let replacement = match c {
+            '\r' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => None,
+            '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\t' | '\u{2002}'..='\u{200A}' | '\u{3000}' => Some(' '),
+            '\u{2028}' | '\u{2029}' | '\u{0085}' => Some('\n'),
+            c if c.is_control() && c != '\n' => None,
+            _ => {
+                // Kept as it is: part of the run.
+                i += len;
+                continue;
+            }
+        };
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        out.push_str(&text[run..i]);
+        out.extend(replacement);
         i += len;
         run = i;
-        match c {
-            '\r' => {}
-            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {}
-            '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\t' | '\u{2002}'..='\u{200A}' | '\u{3000}' => out.push(' '),
-            '\u{2028}' | '\u{2029}' | '\u{0085}' => out.push('\n'),
-            c if c.is_control() && c != '\n' => {}
-            c => out.push(c),
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut out) => {
+            out.push_str(&text[run..]);
+            Cow::Owned(out)
         }
     }
-    out.push_str(&text[run..]);
-    out
 }
 
 fn collapse_spaces(line: &str) -> Cow<'_, str> {
@@ -322,6 +332,14 @@ mod tests {
         ] {
             assert_eq!(word_count(line, max), n, "{line:?}");
         }
+    }
+
+    #[test]
+    fn normalise_borrows_unless_something_changes() {
+        assert!(matches!(normalise("Plain “quoted” text — © 2021\nnext"), Cow::Borrowed(_)));
+        let n = normalise("a\r\nb\u{a0}c\u{200b}d\u{2028}e\u{7}f\tg\u{85}h\u{ad}i");
+        assert!(matches!(n, Cow::Owned(_)));
+        assert_eq!(n, "a\nb cd\nef g\nhi");
     }
 
     #[test]
