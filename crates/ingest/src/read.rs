@@ -234,8 +234,14 @@ fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Resul
 fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Records are independent: parsed in parallel, kept in file order.
-    let lines: Vec<(u64, &[u8])> = bytes
-        .split(|&b| b == b'\n')
+    let mut start = 0;
+    let line_ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let lines: Vec<(u64, &[u8])> = line_ends
+        .map(|end| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            line
+        })
         .enumerate()
         .map(|(i, line)| (i as u64 + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
