@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 
 use crate::clean::{paragraph_hash, LineKey, RemovalReason, Removed};
-use crate::date::{find_date, month_day_with_year, year_hint, DateSource};
+use crate::date::{find_date, month_day_with_year, year_hint, DateSource, FoundDate};
 
 /// What the top of an article told us.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -132,8 +132,8 @@ fn plausible(date: NaiveDate) -> bool {
 }
 
 /// A line that is only a date (and maybe a time): "2021/07/31 12:45".
-fn date_only_line(line: &str) -> Option<NaiveDate> {
-    let f = find_date(line)?;
+fn date_only_line(line: &str, found: Option<FoundDate>) -> Option<NaiveDate> {
+    let f = found?;
     let rest = format!("{}{}", &line[..f.start], &line[f.end..]);
     let rest_words = rest
         .split(|c: char| !c.is_alphanumeric())
@@ -177,7 +177,9 @@ pub(crate) fn extract(
     let mut consumed = Vec::new();
     while i < lines.len().min(6) {
         let line = lines[i].as_str();
-        if let Some(d) = date_only_line(line) {
+        // The line's first full date, for the date-only and byline tests.
+        let found = find_date(line);
+        if let Some(d) = date_only_line(line, found) {
             if m.date.is_none() && plausible(d) {
                 m.date = Some(d);
                 m.date_source = Some(DateSource::Header);
@@ -190,7 +192,7 @@ pub(crate) fn extract(
         } else if let Some(c) = (at_most_words(line, 6) && line.ends_with(')')).then(|| AUTHOR_PLACE.captures(line)).flatten() {
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             consumed.push(i);
-        } else if let (Some(c), Some(f)) = (OUTLET_COMMA_DATE.captures(line), find_date(line)) {
+        } else if let (Some(c), Some(f)) = (found.and_then(|_| OUTLET_COMMA_DATE.captures(line)), found) {
             // "Xinhua, December 02, 2021": the date directly follows the outlet.
             if word_count(line) <= 8 && f.start == c.get(0).map_or(0, |g| g.end()) {
                 header_outlet.get_or_insert_with(|| c["outlet"].to_string());
