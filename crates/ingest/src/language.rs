@@ -18,7 +18,7 @@ const MAX_WORDS: usize = 200;
 
 /// English function words (and "said", the reporting verb of news), up to
 /// five letters, lowercase.
-const FUNCTION_WORDS: [&str; 48] = [
+const FUNCTION_WORDS: &[&str] = &[
     "the", "of", "and", "to", "a", "in", "is", "was", "that", "for", "on", "with", "as", "by", "at", "he", "it", "from",
     "his", "said", "are", "were", "be", "has", "have", "had", "an", "not", "this", "but", "they", "their", "who",
     "which", "been", "will", "after", "its", "her", "she", "would", "or", "we", "there", "than", "when", "about",
@@ -38,16 +38,16 @@ const fn packed(w: &[u8]) -> u64 {
 }
 
 /// [`FUNCTION_WORDS`] packed, sorted for a binary search.
-static PACKED_FUNCTION_WORDS: [u64; 48] = {
-    let mut t = [0u64; 48];
+static PACKED_FUNCTION_WORDS: [u64; FUNCTION_WORDS.len()] = {
+    let mut t = [0u64; FUNCTION_WORDS.len()];
     let mut i = 0;
-    while i < 48 {
+    while i < t.len() {
         t[i] = packed(FUNCTION_WORDS[i].as_bytes());
         i += 1;
     }
     // Insertion sort (const context).
     let mut i = 1;
-    while i < 48 {
+    while i < t.len() {
         let mut j = i;
         while j > 0 && t[j - 1] > t[j] {
             let x = t[j];
@@ -62,6 +62,16 @@ static PACKED_FUNCTION_WORDS: [u64; 48] = {
 
 const THE: u64 = packed(b"the");
 
+/// A word of at most five ASCII letters, lowercased and packed (all five
+/// letters at once: an ASCII letter's lowercase has bit 0x20 set).
+fn packed_lowercase(w: &[u8]) -> u64 {
+    packed(w) | packed(&[0x20; 5][..w.len()])
+}
+
+fn is_function_word(packed_lowercase: u64) -> bool {
+    PACKED_FUNCTION_WORDS.binary_search(&packed_lowercase).is_ok()
+}
+
 /// True when `text` is plainly English prose: at least 25% function words
 /// and at least 1.5% "the" among its first words.
 fn plainly_english(text: &str) -> bool {
@@ -69,9 +79,8 @@ fn plainly_english(text: &str) -> bool {
     for w in text.as_bytes().split(|b| !b.is_ascii_alphabetic()).filter(|w| !w.is_empty()) {
         words += 1;
         if w.len() <= 5 {
-            // Lowercase all five letters at once (ASCII letters: set 0x20).
-            let lower = packed(w) | packed(&[0x20; 5][..w.len()]);
-            if PACKED_FUNCTION_WORDS.binary_search(&lower).is_ok() {
+            let lower = packed_lowercase(w);
+            if is_function_word(lower) {
                 function += 1;
                 the += usize::from(lower == THE);
             }
@@ -129,10 +138,7 @@ mod tests {
 
     #[test]
     fn function_words_are_found_in_any_case() {
-        let is_function = |w: &str| {
-            let lower = packed(w.as_bytes()) | packed(&[0x20; 5][..w.len()]);
-            PACKED_FUNCTION_WORDS.binary_search(&lower).is_ok()
-        };
+        let is_function = |w: &str| is_function_word(packed_lowercase(w.as_bytes()));
         for w in FUNCTION_WORDS {
             assert!(is_function(w) && is_function(&w.to_uppercase()), "{w}");
         }
