@@ -201,11 +201,8 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
             articles.push(a);
             simhashes.push(simhash);
         } else {
-            rejects.push(Reject {
-                origin: a.origin.clone(),
-                id: Some(a.id.clone()),
-                reason: format!("duplicate id {:?}: an earlier record has the same id", a.id),
-            });
+            let reason = format!("duplicate id {:?}: an earlier record has the same id", a.id);
+            rejects.push(Reject { origin: a.origin, id: Some(a.id), reason });
         }
     }
     // 5. Near-duplicates.

@@ -38,7 +38,7 @@ static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
 /// or has no '(' cannot match, and is answered without the regex (whose
 /// captures cost an allocation even when nothing matches).
 fn dateline(line: &str) -> Option<regex::Captures<'_>> {
-    if !line.starts_with(|c: char| c.is_ascii_uppercase()) || memchr::memchr(b'(', line.as_bytes()).is_none() {
+    if !capital_then(line, b'(') {
         return None;
     }
     DATELINE.captures(line).filter(|c| c.name("outlet").is_some_and(|o| o.as_str().chars().count() <= 31))
@@ -76,6 +76,12 @@ fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
+/// Whether `line` starts with an ASCII capital and has `byte` somewhere: what
+/// a dateline pattern needs before its regex is worth running.
+fn capital_then(line: &str, byte: u8) -> bool {
+    line.starts_with(|c: char| c.is_ascii_uppercase()) && memchr::memchr(byte, line.as_bytes()).is_some()
+}
+
 /// Whether `s` has at most `n` words (without counting a paragraph's all).
 fn at_most_words(s: &str, n: usize) -> bool {
     s.split_whitespace().nth(n).is_none()
@@ -84,7 +90,7 @@ fn at_most_words(s: &str, n: usize) -> bool {
 /// [`PLACE_SLASH_OUTLET`], answered without the regex for a line that does
 /// not start with a capital or has no '/'.
 fn place_slash_outlet(line: &str) -> Option<regex::Captures<'_>> {
-    if !line.starts_with(|c: char| c.is_ascii_uppercase()) || memchr::memchr(b'/', line.as_bytes()).is_none() {
+    if !capital_then(line, b'/') {
         return None;
     }
     PLACE_SLASH_OUTLET.captures(line)
@@ -179,22 +185,23 @@ pub(crate) fn extract(
         let line = lines[i].as_str();
         // The line's first full date, for the date-only and byline tests.
         let found = find_date(line);
+        let short = at_most_words(line, 6);
         if let Some(d) = date_only_line(line, found) {
             if m.date.is_none() && plausible(d) {
                 m.date = Some(d);
                 m.date_source = Some(DateSource::Header);
             }
             consumed.push(i);
-        } else if let Some(c) = at_most_words(line, 6).then(|| OUTLET_DASH_PLACE.captures(line)).flatten() {
+        } else if let Some(c) = short.then(|| OUTLET_DASH_PLACE.captures(line)).flatten() {
             header_outlet.get_or_insert_with(|| c["outlet"].to_string());
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             consumed.push(i);
-        } else if let Some(c) = (at_most_words(line, 6) && line.ends_with(')')).then(|| AUTHOR_PLACE.captures(line)).flatten() {
+        } else if let Some(c) = (short && line.ends_with(')')).then(|| AUTHOR_PLACE.captures(line)).flatten() {
             m.place.get_or_insert_with(|| tidy_place(&c["place"]));
             consumed.push(i);
         } else if let (Some(c), Some(f)) = (found.and_then(|_| OUTLET_COMMA_DATE.captures(line)), found) {
             // "Xinhua, December 02, 2021": the date directly follows the outlet.
-            if word_count(line) <= 8 && f.start == c.get(0).map_or(0, |g| g.end()) {
+            if at_most_words(line, 8) && f.start == c.get(0).map_or(0, |g| g.end()) {
                 header_outlet.get_or_insert_with(|| c["outlet"].to_string());
                 if m.date.is_none() && plausible(f.date) {
                     m.date = Some(f.date);
