@@ -3,7 +3,6 @@
 //! article. Every removed line is counted by reason.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -240,7 +239,7 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     for _ in cut..raw.len() {
         removed.add(RemovalReason::Comment);
     }
-    let mut seen = HashSet::new();
+    let mut seen = crate::hashed::FastSet::default();
     let mut key = Vec::new();
     let mut lines = Vec::with_capacity(cut);
     let mut keys = Vec::with_capacity(cut);

@@ -1,8 +1,6 @@
 //! Near-duplicate detection with 64-bit SimHash over word trigrams, with
 //! LSH banding so candidate lookup stays near-linear in the corpus size.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
 use crate::text::lowercase_words;
@@ -166,22 +164,33 @@ impl NearDuplicates {
     }
 
     /// `hashes`: the SimHash of each article that may be marked.
+    ///
+    /// The four bands are bucket tables indexed by the 16-bit band value
+    /// (a chain through the articles per bucket), so looking up and adding an
+    /// article hashes nothing and allocates nothing.
     fn from_hashes(articles: &[Article], hashes: &[Option<u64>], max_distance: u32) -> Self {
+        const NONE: u32 = u32::MAX;
+        const BANDS: usize = 4;
         let max_distance = max_distance.min(3);
-        let mut bands: [HashMap<u16, Vec<usize>>; 4] = Default::default();
-        let mut duplicate_of = vec![None; articles.len()];
+        // head[band << 16 | value]: the latest article added to that bucket;
+        // next[band * n + article]: the one added before it.
+        let n = articles.len();
+        let mut head = vec![NONE; BANDS << 16];
+        let mut next = vec![NONE; BANDS * n];
+        let bucket = |h: u64, b: usize| b << 16 | usize::from((h >> (16 * b)) as u16);
+        let mut duplicate_of = vec![None; n];
         for (i, h) in hashes.iter().enumerate() {
             let Some(h) = *h else { continue };
             let mut best: Option<usize> = None;
-            for (b, band) in bands.iter().enumerate() {
-                let key = (h >> (16 * b)) as u16;
-                if let Some(cands) = band.get(&key) {
-                    for &j in cands {
-                        let hj = hashes[j].unwrap_or_default();
-                        if (h ^ hj).count_ones() <= max_distance && best.is_none_or(|x| j < x) {
-                            best = Some(j);
-                        }
+            for b in 0..BANDS {
+                let mut j = head[bucket(h, b)];
+                while j != NONE {
+                    let cand = j as usize;
+                    let hj = hashes[cand].unwrap_or_default();
+                    if (h ^ hj).count_ones() <= max_distance && best.is_none_or(|x| cand < x) {
+                        best = Some(cand);
                     }
+                    j = next[b * n + cand];
                 }
             }
             if let Some(j) = best {
@@ -189,8 +198,12 @@ impl NearDuplicates {
                 let root = duplicate_of[j].clone().unwrap_or_else(|| articles[j].id.clone());
                 duplicate_of[i] = Some(root);
             } else {
-                for (b, band) in bands.iter_mut().enumerate() {
-                    band.entry((h >> (16 * b)) as u16).or_default().push(i);
+                // Fits: four billion articles would not fit in memory.
+                let i32 = u32::try_from(i).unwrap_or(NONE);
+                for b in 0..BANDS {
+                    let slot = bucket(h, b);
+                    next[b * n + i] = head[slot];
+                    head[slot] = i32;
                 }
             }
         }

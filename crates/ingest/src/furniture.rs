@@ -2,11 +2,12 @@
 //! (local cleaning and metadata), `remove_furniture` (across articles of one
 //! outlet) and `Staged::finish` (text, sentences, language, SimHash).
 
-use std::collections::{HashMap, HashSet};
+use rayon::prelude::*;
 
 use crate::clean::{clean_lines, LineKey, RemovalReason, Removed};
 use crate::date::{implausible, parse_date_text, DateSource};
 use crate::dedup::{key_words, simhash_of_words};
+use crate::hashed::{FastMap, FastSet};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
 use crate::language::detect_language;
@@ -146,44 +147,28 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     if min_articles < 2 {
         return;
     }
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Articles by outlet, outlets in order of first appearance.
+    let mut outlets: FastMap<&str, usize> = FastMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = vec![None; staged.len()];
     for (i, s) in staged.iter().enumerate() {
         if let Some(o) = s.meta.outlet.as_deref() {
-            groups.entry(o).or_default().push(i);
+            let g = *outlets.entry(o).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+            group_of[i] = Some(g);
         }
     }
-    let groups: HashMap<String, Vec<usize>> = groups.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let mut furniture: HashMap<String, HashSet<u64>> = HashMap::new();
-    for (outlet, members) in &groups {
-        if members.len() < min_articles {
-            continue;
-        }
-        // Copies of one page (same keys in the same order) vote once.
-        let mut seen_docs = HashSet::new();
-        let mut counts: HashMap<u64, usize> = HashMap::new();
-        let mut distinct = HashSet::new();
-        for &i in members {
-            let keys = &staged[i].keys;
-            if !seen_docs.insert(keys_digest(keys)) {
-                continue;
-            }
-            distinct.clear();
-            distinct.extend(keys.iter().filter_map(|k| k.hash));
-            for &k in &distinct {
-                *counts.entry(k).or_default() += 1;
-            }
-        }
-        let lines: HashSet<u64> = counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(k, _)| k).collect();
-        if !lines.is_empty() {
-            furniture.insert(outlet.to_string(), lines);
-        }
-    }
+    let furniture: Vec<FastSet<u64>> =
+        groups.par_iter().map(|members| furniture_lines(staged, members, min_articles)).collect();
     strip_title_suffixes(staged, &groups, min_articles);
-    for s in staged.iter_mut() {
-        let Some(lines) = s.meta.outlet.as_deref().and_then(|o| furniture.get(o)) else { continue };
+    staged.par_iter_mut().zip(group_of).for_each(|(s, g)| {
+        let Some(lines) = g.map(|g| &furniture[g]).filter(|l| !l.is_empty()) else { return };
         let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| !lines.contains(&h))).collect();
         if !keep.iter().any(|k| *k) {
-            continue;
+            return;
         }
         let before = s.lines.len();
         let mut it = keep.iter();
@@ -193,7 +178,31 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
         for _ in s.lines.len()..before {
             s.removed.add(RemovalReason::Furniture);
         }
+    });
+}
+
+/// The paragraph hashes found in at least `min_articles` distinct articles
+/// among `members` (one outlet's articles).
+fn furniture_lines(staged: &[Staged], members: &[usize], min_articles: usize) -> FastSet<u64> {
+    if members.len() < min_articles {
+        return FastSet::default();
     }
+    // Copies of one page (same keys in the same order) vote once.
+    let mut seen_docs = FastSet::default();
+    let mut counts: FastMap<u64, usize> = FastMap::default();
+    let mut distinct = FastSet::default();
+    for &i in members {
+        let keys = &staged[i].keys;
+        if !seen_docs.insert(keys_digest(keys)) {
+            continue;
+        }
+        distinct.clear();
+        distinct.extend(keys.iter().filter_map(|k| k.hash));
+        for &k in &distinct {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(k, _)| k).collect()
 }
 
 /// One hash of a whole article's paragraph keys, in order (`None` counts).
@@ -219,20 +228,25 @@ fn title_suffix(title: &str) -> Option<(usize, &str)> {
 /// Removes a site name from titles ("Shooting sends ... - WAFF-TV: News,
 /// Weather and Sports for Huntsville, AL") when at least `min_articles`
 /// titles of the outlet end with it.
-fn strip_title_suffixes(staged: &mut [Staged], groups: &HashMap<String, Vec<usize>>, min_articles: usize) {
-    for members in groups.values() {
-        let mut counts: HashMap<String, usize> = HashMap::new();
+fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], min_articles: usize) {
+    for members in groups.iter().filter(|m| m.len() >= min_articles) {
+        let suffix = |i: usize| staged[i].meta.title.as_deref().and_then(title_suffix);
+        let mut counts: FastMap<&str, usize> = FastMap::default();
         for &i in members {
-            if let Some((_, suf)) = staged[i].meta.title.as_deref().and_then(title_suffix) {
-                *counts.entry(suf.to_string()).or_default() += 1;
+            if let Some((_, suf)) = suffix(i) {
+                *counts.entry(suf).or_default() += 1;
             }
         }
-        for &i in members {
-            let Some(title) = staged[i].meta.title.clone() else { continue };
-            if let Some((at, suf)) = title_suffix(&title) {
-                if counts.get(suf).is_some_and(|&n| n >= min_articles) && at > 0 {
-                    staged[i].meta.title = Some(title[..at].trim().to_string());
-                }
+        let cuts: Vec<(usize, usize)> = members
+            .iter()
+            .filter_map(|&i| {
+                let (at, suf) = suffix(i)?;
+                (at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles)).then_some((i, at))
+            })
+            .collect();
+        for (i, at) in cuts {
+            if let Some(title) = &mut staged[i].meta.title {
+                *title = title[..at].trim().to_string();
             }
         }
     }

@@ -10,6 +10,7 @@ mod clean;
 mod date;
 mod dedup;
 mod furniture;
+mod hashed;
 mod language;
 mod meta;
 mod noise;
@@ -194,10 +195,13 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
     let mut warnings = Vec::new();
     phase("sentences, language, simhash");
     // 4. Duplicate ids: keep the first, reject the rest.
-    let mut seen = std::collections::HashSet::new();
-    for furniture::Finished { article: a, warnings: w, simhash } in finished {
+    let first: Vec<bool> = {
+        let mut seen = hashed::FastSet::default();
+        finished.iter().map(|f| seen.insert(f.article.id.as_str())).collect()
+    };
+    for (furniture::Finished { article: a, warnings: w, simhash }, first) in finished.into_iter().zip(first) {
         warnings.extend(w);
-        if seen.insert(a.id.clone()) {
+        if first {
             articles.push(a);
             simhashes.push(simhash);
         } else {
