@@ -216,7 +216,7 @@ fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Resul
         return Err(Reject { origin, id, reason: "missing field `text`".into() });
     };
     let id = id.unwrap_or_else(|| content_id(&text));
-    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let nonempty = |s: Option<String>| s.map(trimmed).filter(|s| !s.is_empty());
     let title = nonempty(f.title);
     Ok(RawDoc {
         origin,
@@ -229,6 +229,15 @@ fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Resul
         source: nonempty(f.source),
         text,
     })
+}
+
+/// `s` without leading and trailing whitespace, in its own buffer.
+fn trimmed(mut s: String) -> String {
+    let end = s.trim_end().len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start().len();
+    s.drain(..start);
+    s
 }
 
 fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
