@@ -75,6 +75,7 @@ fn is_function_word(packed_lowercase: u64) -> bool {
 /// True when `text` is plainly English prose: at least 25% function words
 /// and at least 1.5% "the" among its first words.
 fn plainly_english(text: &str) -> bool {
+    let passes = |words: usize, function: usize, the: usize| words >= MIN_WORDS && function * 4 >= words && the * 1000 >= words * 15;
     let (mut words, mut function, mut the) = (0usize, 0usize, 0usize);
     for w in text.as_bytes().split(|b| !b.is_ascii_alphabetic()).filter(|w| !w.is_empty()) {
         words += 1;
@@ -85,11 +86,13 @@ fn plainly_english(text: &str) -> bool {
                 the += usize::from(lower == THE);
             }
         }
-        if words == MAX_WORDS {
+        // Counts that pass at MAX_WORDS words pass at any count from here
+        // on (news English gets there some 130 words in).
+        if words == MAX_WORDS || words >= MIN_WORDS && passes(MAX_WORDS, function, the) {
             break;
         }
     }
-    words >= MIN_WORDS && function * 4 >= words && the * 1000 >= words * 15
+    passes(words, function, the)
 }
 
 /// The article's language, `None` when detection is unreliable.
