@@ -230,24 +230,60 @@ fn title_suffix(title: &str) -> Option<(usize, &str)> {
 /// titles of the outlet end with it.
 fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], min_articles: usize) {
     for members in groups.iter().filter(|m| m.len() >= min_articles) {
-        let suffix = |i: usize| staged[i].meta.title.as_deref().and_then(title_suffix);
-        let mut counts: FastMap<&str, usize> = FastMap::default();
-        for &i in members {
-            if let Some((_, suf)) = suffix(i) {
-                *counts.entry(suf).or_default() += 1;
-            }
-        }
-        let cuts: Vec<(usize, usize)> = members
+        let suffixes: Vec<(usize, usize, &str)> = members
             .iter()
-            .filter_map(|&i| {
-                let (at, suf) = suffix(i)?;
-                (at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles)).then_some((i, at))
-            })
+            .filter_map(|&i| staged[i].meta.title.as_deref().and_then(title_suffix).map(|(at, suf)| (i, at, suf)))
+            .collect();
+        let mut counts: FastMap<&str, usize> = FastMap::default();
+        for &(_, _, suf) in &suffixes {
+            *counts.entry(suf).or_default() += 1;
+        }
+        let cuts: Vec<(usize, usize)> = suffixes
+            .iter()
+            .filter(|&&(_, at, suf)| at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles))
+            .map(|&(i, at, _)| (i, at))
             .collect();
         for (i, at) in cuts {
             if let Some(title) = &mut staged[i].meta.title {
                 *title = title[..at].trim().to_string();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::read::{InputFormat, RawDoc};
+    use crate::{ingest_docs, IngestOptions, Origin};
+
+    fn doc(n: u64, source: &str, title: &str) -> RawDoc {
+        RawDoc {
+            origin: Origin { file: "t.jsonl".into(), record: Some(n) },
+            format: InputFormat::Jsonl,
+            id: n.to_string(),
+            title: Some(title.to_string()),
+            date: Some("2021-12-31".into()),
+            url: None,
+            source: Some(source.to_string()),
+            text: format!("Story number {n} happened in a town where nothing else happened that day, officials said."),
+            title_from_field: true,
+        }
+    }
+
+    /// A site name ending at least three of an outlet's titles is cut from
+    /// each of them; other outlets' titles and a title that is only the
+    /// site name keep it.
+    #[test]
+    fn site_names_are_cut_from_titles() {
+        let docs = vec![
+            doc(1, "waff", "Shooting in Florence - WAFF-TV: News"),
+            doc(2, "waff", "Storm hits Huntsville - WAFF-TV: News"),
+            doc(3, "waff", "Road closed | WAFF-TV: News"),
+            doc(4, "waff", " - WAFF-TV: News"),
+            doc(5, "other", "Fire downtown - WAFF-TV: News"),
+        ];
+        let titles: Vec<Option<String>> = ingest_docs(docs, &IngestOptions::default()).articles.into_iter().map(|a| a.title).collect();
+        let want = ["Shooting in Florence", "Storm hits Huntsville", "Road closed", "- WAFF-TV: News", "Fire downtown - WAFF-TV: News"];
+        assert_eq!(titles, want.map(|t| Some(t.to_string())));
     }
 }
