@@ -73,9 +73,7 @@ fn aggregation(c: &mut Criterion) {
 }
 
 fn model_dir() -> std::path::PathBuf {
-    std::env::var_os("STORYLINE_MODEL")
-        .map(Into::into)
-        .unwrap_or_else(|| benches::workspace().join(".storyline/models/all-MiniLM-L6-v2"))
+    cache_paths::work_tree_model(&benches::workspace())
 }
 
 fn embedding(c: &mut Criterion) {

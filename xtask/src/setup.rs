@@ -23,24 +23,12 @@ pub struct Paths {
     pub model: PathBuf,
 }
 
-/// The cache folder: $STORYLINE_CACHE, else $XDG_CACHE_HOME/storyline, else ~/.cache/storyline.
-pub fn cache_dir() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("STORYLINE_CACHE").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p));
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p).join("storyline"));
-    }
-    let home = std::env::var_os("HOME").context("neither STORYLINE_CACHE nor HOME is set")?;
-    Ok(PathBuf::from(home).join(".cache").join("storyline"))
-}
-
 pub fn paths() -> Result<Paths> {
-    let cache = cache_dir()?;
+    let cache = cache_paths::cache_dir().context("none of STORYLINE_CACHE, XDG_CACHE_HOME and HOME is set")?;
     Ok(Paths {
         libtorch: cache.join("libtorch"),
         torch_lib: cache.join(TORCH_DIR).join("torch").join("lib"),
-        model: cache.join("models").join("all-MiniLM-L6-v2"),
+        model: cache_paths::installed_model(&cache),
         cache,
     })
 }
@@ -77,7 +65,7 @@ pub fn ensure() -> Result<Paths> {
     }
     // `.storyline` in the work tree points at the cache, so that the relative
     // paths in .cargo/config.toml work for plain cargo commands too.
-    let link = root.join(".storyline");
+    let link = root.join(cache_paths::WORK_TREE_LINK);
     let current = std::fs::read_link(&link).ok();
     if current.as_deref() != Some(p.cache.as_path()) {
         if link.symlink_metadata().is_ok() {

@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use embed::{embed_cached, Embedder, EmbeddingCache, ModelFiles, RustBertEmbedder};
 
 fn model_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("STORYLINE_MODEL") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.storyline/models/all-MiniLM-L6-v2")
+    cache_paths::work_tree_model(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 fn embedder(batch: usize) -> RustBertEmbedder {

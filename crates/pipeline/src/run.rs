@@ -32,25 +32,16 @@ pub struct RunReport {
     pub manifest: Manifest,
 }
 
-/// The cache folder: $STORYLINE_CACHE, else $XDG_CACHE_HOME/storyline, else
-/// ~/.cache/storyline (the same rule `cargo xtask setup` installs into).
+/// The cache folder `cargo xtask setup` installs into (see
+/// [`cache_paths::cache_dir`]); the working folder's `.cache/storyline` when
+/// not even $HOME is set.
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("STORYLINE_CACHE").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p).join("storyline");
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache").join("storyline")
+    cache_paths::cache_dir().unwrap_or_else(|| PathBuf::from(".cache").join("storyline"))
 }
 
 /// $STORYLINE_MODEL, else the model `cargo xtask setup` installed.
 pub fn default_model_dir() -> PathBuf {
-    std::env::var_os("STORYLINE_MODEL")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| default_cache_dir().join("models").join("all-MiniLM-L6-v2"))
+    cache_paths::model_dir(&default_cache_dir())
 }
 
 /// Sentence and article vectors of a corpus.

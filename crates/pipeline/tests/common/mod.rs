@@ -9,7 +9,5 @@ pub fn workspace() -> PathBuf {
 
 /// The MiniLM folder: $STORYLINE_MODEL, or the one `cargo xtask setup` links.
 pub fn model() -> PathBuf {
-    std::env::var_os("STORYLINE_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".storyline/models/all-MiniLM-L6-v2"))
+    cache_paths::work_tree_model(&workspace())
 }
