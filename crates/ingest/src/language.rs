@@ -8,9 +8,10 @@
 //! languages share only a few short ones ("a", "in", "is", "on", "was") and
 //! almost never "the": of 189,000 pieces (8 to 200 words) of the gettext
 //! translations on a Debian system, into 160 languages, 393 had 20% or
-//! more of these words, and the four that also had "the" were English left
-//! untranslated. Words in other scripts and with accents count as words,
-//! so a Korean or Greek text quoting English does not pass on the quote.
+//! more of these words, and the four that also had "the" were wholly or
+//! largely English left untranslated. Words in other scripts and with
+//! accents count as words, so a Korean or Greek text quoting English does
+//! not pass on the quote.
 //! Texts that fail go to whatlang, as do texts under 15 words. On the ECB+,
 //! GVC and GVA dev corpora the fast path takes 93% of the articles and agrees
 //! with whatlang on every one that whatlang calls reliable.
