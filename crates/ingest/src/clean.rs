@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::noise::{contact_line, Found, COMMENT_LINE, COMMENT_SECTION, GLUED_SENTENCES, INLINE_WIDGET, SPAM_WORDS, URL, WIDGET_LINE};
+use crate::noise::{contact_line, video_playlists, Found, COMMENT_LINE, COMMENT_SECTION, GLUED_SENTENCES, INLINE_WIDGET, SPAM_WORDS, URL, WIDGET_LINE};
 use crate::text::{char_at, lowercase_words, Stops};
 
 /// Why a line was removed.
@@ -268,7 +268,12 @@ pub fn clean_lines(text: &str) -> CleanedLines {
     let mut lines = Vec::with_capacity(cut);
     let mut keys = Vec::with_capacity(cut);
     let mut key_text = Vec::with_capacity(text.len());
-    for line in &raw[..cut] {
+    let playlists = video_playlists(&raw[..cut]);
+    for (i, line) in raw[..cut].iter().enumerate() {
+        if playlists.iter().any(|run| run.contains(&i)) {
+            removed.add(RemovalReason::Widget);
+            continue;
+        }
         paragraph_key_into(line, &mut key);
         let mut found = Found::in_line(line, &key);
         let mut stripped: Cow<'_, str> = Cow::Borrowed(line);
@@ -328,6 +333,29 @@ mod tests {
         let c = clean_lines("0 Comment(s)Print E-mail Xinhua, December 02, 2021\nAdjust font size:");
         assert_eq!(c.lines, vec!["Xinhua, December 02, 2021"]);
         assert_eq!(c.removed.widget, 1);
+    }
+
+    #[test]
+    fn removes_video_playlists_but_not_timed_entries() {
+        let playlist = "3:02 Sacramento woman parts with beloved dog, because both are blind Pause\n\
+            1:27 Sacramento Mural Festival paints the city beautiful\n\
+            5:16 The Jaycee Dugard kidnap case: Amazing rescue was 7 years ago\n\
+            0:20 Fiery Sacramento County crash caught on camera";
+        let c = clean_lines(&format!("Two men were shot on Friday night.\n{playlist}\nPolice have made no arrests."));
+        assert_eq!(c.lines, vec!["Two men were shot on Friday night.", "Police have made no arrests."]);
+        assert_eq!(c.removed.widget, 4);
+        // Without "Pause" the lengths out of order give it away.
+        let c = clean_lines(&playlist.replace(" Pause", ""));
+        assert!(c.lines.is_empty(), "{:?}", c.lines);
+        // A live blog's entries, in time order, and times of day stay; so do
+        // two entries alone.
+        for kept in [
+            "14:05 Police confirm two people were injured.\n14:20 The road has reopened.\n14:45 A suspect was arrested.",
+            "8:20 a.m. Police arrive.\n8:10 a.m. Shots are reported.\n9:45 p.m. The road reopens.",
+            "3:02 First clip title here\n1:27 Second clip title here",
+        ] {
+            assert_eq!(clean_lines(kept).lines.len(), kept.lines().count(), "{kept}");
+        }
     }
 
     #[test]

@@ -100,6 +100,51 @@ pub(crate) fn contact_line(line: &str) -> bool {
     domain > 0 && rest.clone().count() <= 60 && rest.all(|c| word(c) || matches!(c, ' ' | '.' | ':' | '|' | '@' | ',' | '-'))
 }
 
+/// A video playlist's entry, "3:02 Sacramento woman parts with beloved
+/// dog": the clip's length (minutes:seconds), a space and its headline. The
+/// length in seconds; `None` for other lines, among them times of day
+/// ("8:20 a.m. Police arrived").
+fn playlist_entry(line: &str) -> Option<u32> {
+    let b = line.as_bytes();
+    let colon = b.iter().take(3).position(|&c| c == b':').filter(|&c| c > 0)?;
+    let (minutes, seconds) = (&b[..colon], b.get(colon + 1..colon + 3)?);
+    if !minutes.iter().chain(seconds).all(u8::is_ascii_digit) || b.get(colon + 3) != Some(&b' ') {
+        return None;
+    }
+    let number = |d: &[u8]| d.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
+    let headline = &line[colon + 4..];
+    let first_word: String = headline.split(' ').next().unwrap_or("").chars().filter(char::is_ascii_alphanumeric).collect();
+    let time_of_day = matches!(first_word.to_ascii_lowercase().as_str(), "am" | "pm");
+    let starts_as_text = headline.chars().next().is_some_and(|c| !c.is_ascii_digit());
+    (number(seconds) < 60 && starts_as_text && !time_of_day).then(|| number(minutes) * 60 + number(seconds))
+}
+
+/// The runs of `lines` that are a video playlist (news sites' "more videos"
+/// widget, which scrapers flatten into lines): three or more entries in a
+/// row whose lengths are out of order, or one of which ends in the player's
+/// "Pause" button. A live blog's timed entries are in time order and stay.
+pub(crate) fn video_playlists(lines: &[impl AsRef<str>]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let (mut j, mut rising, mut falling, mut pause, mut previous) = (i, true, true, false, None);
+        while let Some(length) = lines.get(j).and_then(|l| playlist_entry(l.as_ref())) {
+            if let Some(p) = previous {
+                rising &= p <= length;
+                falling &= p >= length;
+            }
+            previous = Some(length);
+            pause |= lines[j].as_ref().ends_with(" Pause");
+            j += 1;
+        }
+        if j - i >= 3 && (pause || !(rising || falling)) {
+            runs.push(i..j);
+        }
+        i = j.max(i + 1);
+    }
+    runs
+}
+
 pub(crate) static SPAM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(buy|cheap|order|discount)\s+\w+\s+online(?-u:\b)|(?-u:\b)no prescription(?-u:\b)|(?-u:\b)without (a )?prescription(?-u:\b)|(?-u:\b)pharmacy(?-u:\b)|(?-u:\b)viagra(?-u:\b)|(?-u:\b)cialis(?-u:\b)|(?-u:\b)casino(?-u:\b)|(?-u:\b)payday loans?(?-u:\b)|(?-u:\b)replica watches(?-u:\b)|(?-u:\b)essay writing service(?-u:\b)")
         .expect("static regex")
