@@ -81,16 +81,16 @@ impl EmbeddingCache {
         }
     }
 
-    /// Appends the new entries to the file. A failed append (a full disk,
-    /// say) is cut back to whole records and the cache carries on in
-    /// memory with a warning: the run's results do not depend on it.
-    pub fn flush(&mut self) -> Result<(), EmbedError> {
+    /// Appends the new entries to the file. Never fails: a failed append (a
+    /// full disk, say) is cut back to whole records and the cache carries on
+    /// in memory with a warning, as the run's results do not depend on it.
+    pub fn flush(&mut self) {
         let Some(path) = self.path.clone() else {
             self.unsaved.clear();
-            return Ok(());
+            return;
         };
         if self.unsaved.is_empty() {
-            return Ok(());
+            return;
         }
         let mut buf = Vec::with_capacity(self.unsaved.len() * (16 + 4 * self.dim));
         for k in &self.unsaved {
@@ -118,7 +118,6 @@ impl EmbeddingCache {
             self.path = None;
         }
         self.unsaved.clear();
-        Ok(())
     }
 }
 
@@ -134,9 +133,9 @@ mod tests {
         let file = dir.path().join("abc-3.vec");
         std::fs::create_dir(&file).unwrap();
         c.insert(text_key("a"), vec![1.0, 2.0, 3.0]);
-        c.flush().unwrap();
+        c.flush();
         c.insert(text_key("b"), vec![4.0, 5.0, 6.0]);
-        c.flush().unwrap();
+        c.flush();
         assert_eq!(c.get(text_key("b")), Some(&[4.0, 5.0, 6.0][..]), "still serves from memory");
         assert!(file.is_dir());
     }
@@ -147,7 +146,7 @@ mod tests {
         let mut c = EmbeddingCache::open(dir.path(), "abc", 3).unwrap();
         c.insert(text_key("a"), vec![1.0, 2.0, 3.0]);
         c.insert(text_key("b"), vec![4.0, 5.0, 6.0]);
-        c.flush().unwrap();
+        c.flush();
         // Simulate a crash mid-append: a few stray bytes.
         let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(&[1, 2, 3]).unwrap();
@@ -155,7 +154,7 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c.get(text_key("b")), Some(&[4.0, 5.0, 6.0][..]));
         c.insert(text_key("c"), vec![7.0, 8.0, 9.0]);
-        c.flush().unwrap();
+        c.flush();
         let c = EmbeddingCache::open(dir.path(), "abc", 3).unwrap();
         assert_eq!(c.len(), 3);
         // Another model id does not see these entries.

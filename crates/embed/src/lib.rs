@@ -78,7 +78,7 @@ pub fn embed_cached(
         for (s, v) in chunk.iter().zip(fresh) {
             cache.insert(cache::text_key(s), v);
         }
-        cache.flush()?;
+        cache.flush();
     }
     progress(sentences.len() - cached - todo.len());
     Ok(keys.iter().map(|k| cache.get(*k).map(<[f32]>::to_vec).unwrap_or_default()).collect())
