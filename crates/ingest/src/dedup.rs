@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::text::lowercase_words;
+use crate::text::{lowercase_words, pieces};
 use crate::Article;
 
 /// SimHash of a text over lowercase word 3-shingles: each word is hashed
@@ -17,14 +17,7 @@ pub fn simhash(text: &str) -> u64 {
 
 /// The words of a paragraph key (lowercase words, one space between them).
 pub(crate) fn key_words(key: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    // Word ends: every space, and the end of the last word.
-    let ends = memchr::memchr_iter(b' ', key).chain((!key.is_empty()).then_some(key.len()));
-    ends.map(move |end| {
-        let word = &key[start..end];
-        start = end + 1;
-        word
-    })
+    pieces(key, b' ')
 }
 
 /// [`simhash`] of the text whose lowercase words these are, in order.

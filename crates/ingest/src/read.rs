@@ -243,14 +243,7 @@ fn trimmed(mut s: String) -> String {
 fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Records are independent: parsed in parallel, kept in file order.
-    let mut start = 0;
-    let line_ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    let lines: Vec<(u64, &[u8])> = line_ends
-        .map(|end| {
-            let line = &bytes[start..end];
-            start = end + 1;
-            line
-        })
+    let lines: Vec<(u64, &[u8])> = crate::text::pieces(bytes, b'\n')
         .enumerate()
         .map(|(i, line)| (i as u64 + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))

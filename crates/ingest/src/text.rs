@@ -80,6 +80,20 @@ pub(crate) fn lowercase_words(text: &str, out: &mut Vec<u8>) {
     out.truncate(len);
 }
 
+/// The pieces of `bytes` between the `separator` bytes, in order, found
+/// with memchr (none for empty `bytes`; an empty piece between two
+/// separators in a row). JSONL lines and a paragraph key's words are this.
+pub(crate) fn pieces(bytes: &[u8], separator: u8) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    // Piece ends: every separator, and the end of the last piece.
+    let ends = memchr::memchr_iter(separator, bytes).chain((!bytes.is_empty()).then_some(bytes.len()));
+    ends.map(move |end| {
+        let piece = &bytes[start..end];
+        start = end + 1;
+        piece
+    })
+}
+
 /// A set of ASCII bytes (and optionally every byte below a bound, and every
 /// non-ASCII byte) that a scan stops at.
 pub(crate) struct Stops<const N: usize> {
@@ -145,6 +159,17 @@ mod tests {
                     assert_eq!(stop.skip(slice), expected, "{start}..{end}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn pieces_as_split_at_the_separator() {
+        for text in ["", "a", "a b", " a  b ", "one\ntwo\n", "\n\n"] {
+            let got: Vec<&[u8]> = pieces(text.as_bytes(), b' ').collect();
+            let want: Vec<&[u8]> = if text.is_empty() { Vec::new() } else { text.as_bytes().split(|&b| b == b' ').collect() };
+            assert_eq!(got, want, "{text:?}");
+            let lines: Vec<&[u8]> = pieces(text.as_bytes(), b'\n').collect();
+            assert_eq!(lines.len(), if text.is_empty() { 0 } else { text.matches('\n').count() + 1 }, "{text:?}");
         }
     }
 
