@@ -151,11 +151,12 @@ pub fn normalise(text: &str) -> Cow<'_, str> {
 
 fn collapse_spaces(line: &str) -> Cow<'_, str> {
     // Most lines are already tidy: single ASCII spaces, none at either end.
-    let other_space = if line.is_ascii() {
-        line.bytes().any(|c| c != b' ' && (c.is_ascii_whitespace() || c == 0x0b))
-    } else {
-        line.chars().any(|c| c != ' ' && c.is_whitespace())
-    };
+    // Whitespace other than ' ' is an ASCII control or not ASCII: one walk,
+    // eight bytes at a time, finds the first such byte, and only the rest of
+    // the line from there is read character by character.
+    const CONTROL_OR_NON_ASCII: Stops<0> = Stops { bytes: [], below: 0x20, non_ascii: true };
+    let special = CONTROL_OR_NON_ASCII.skip(line.as_bytes());
+    let other_space = line.get(special..).is_some_and(|rest| rest.chars().any(|c| c != ' ' && c.is_whitespace()));
     let tidy = !other_space && !line.starts_with(' ') && !line.ends_with(' ') && !line.contains("  ");
     if tidy {
         return Cow::Borrowed(line);
@@ -384,6 +385,25 @@ mod tests {
             ("  lead  and trail  ", 9, 3),
         ] {
             assert_eq!(word_count(line, max), n, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn collapse_spaces_borrows_tidy_lines() {
+        for tidy in ["Plain line, one space.", "Café “quoted” — 2021", ""] {
+            assert!(matches!(collapse_spaces(tidy), Cow::Borrowed(_)), "{tidy:?}");
+        }
+        let cases = [
+            (" lead", "lead"),
+            ("trail ", "trail"),
+            ("two  spaces", "two spaces"),
+            ("tab\there", "tab here"),
+            ("form\u{c}feed", "form feed"),
+            ("café\u{2000}bar\u{205f}baz", "café bar baz"),
+            ("ogham\u{1680}space", "ogham space"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(collapse_spaces(line), want, "{line:?}");
         }
     }
 
