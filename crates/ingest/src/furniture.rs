@@ -147,19 +147,17 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     if min_articles < 2 {
         return;
     }
-    // Articles by outlet, outlets in order of first appearance.
-    let mut outlets: FastMap<&str, usize> = FastMap::default();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of = vec![None; staged.len()];
-    for (i, s) in staged.iter().enumerate() {
-        if let Some(o) = s.meta.outlet.as_deref() {
-            let g = *outlets.entry(o).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i);
-            group_of[i] = Some(g);
-        }
+    // Articles by outlet, outlets in order of first appearance. The names
+    // are scattered over the heap: they are hashed in parallel and grouped
+    // by hash, and the groups are checked against the names (in parallel);
+    // only if two outlets ever shared a 64-bit hash would the names be
+    // grouped one by one.
+    let hashes: Vec<Option<u64>> =
+        staged.par_iter().map(|s| s.meta.outlet.as_deref().map(|o| xxhash_rust::xxh3::xxh3_64(o.as_bytes()))).collect();
+    let (mut groups, mut group_of) = group(hashes);
+    let outlet = |i: usize| staged[i].meta.outlet.as_deref();
+    if !groups.par_iter().all(|m| m.iter().all(|&i| outlet(i) == outlet(m[0]))) {
+        (groups, group_of) = group(staged.iter().map(|s| s.meta.outlet.as_deref()));
     }
     let furniture: Vec<FastSet<u64>> =
         groups.par_iter().map(|members| furniture_lines(staged, members, min_articles)).collect();
@@ -179,6 +177,25 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
             s.removed.add(RemovalReason::Furniture);
         }
     });
+}
+
+/// The indices of equal keys, groups in order of first appearance, and
+/// each index's group (`None` for no key).
+fn group<K: std::hash::Hash + Eq>(keys: impl IntoIterator<Item = Option<K>>) -> (Vec<Vec<usize>>, Vec<Option<usize>>) {
+    let mut index: FastMap<K, usize> = FastMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = Vec::new();
+    for (i, key) in keys.into_iter().enumerate() {
+        group_of.push(key.map(|k| {
+            let g = *index.entry(k).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+            g
+        }));
+    }
+    (groups, group_of)
 }
 
 /// The paragraph hashes found in at least `min_articles` distinct articles
@@ -229,24 +246,30 @@ fn title_suffix(title: &str) -> Option<(usize, &str)> {
 /// Weather and Sports for Huntsville, AL") when at least `min_articles`
 /// titles of the outlet end with it.
 fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], min_articles: usize) {
-    for members in groups.iter().filter(|m| m.len() >= min_articles) {
-        let suffixes: Vec<(usize, usize, &str)> = members
-            .iter()
-            .filter_map(|&i| staged[i].meta.title.as_deref().and_then(title_suffix).map(|(at, suf)| (i, at, suf)))
-            .collect();
-        let mut counts: FastMap<&str, usize> = FastMap::default();
-        for &(_, _, suf) in &suffixes {
-            *counts.entry(suf).or_default() += 1;
-        }
-        let cuts: Vec<(usize, usize)> = suffixes
-            .iter()
-            .filter(|&&(_, at, suf)| at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles))
-            .map(|&(i, at, _)| (i, at))
-            .collect();
-        for (i, at) in cuts {
-            if let Some(title) = &mut staged[i].meta.title {
-                *title = title[..at].trim().to_string();
+    // Which titles to cut where: read in parallel (the titles are scattered
+    // over the heap; reading them is the cost), cut after.
+    let cuts: Vec<(usize, usize)> = groups
+        .par_iter()
+        .filter(|m| m.len() >= min_articles)
+        .flat_map_iter(|members| {
+            let suffixes: Vec<(usize, usize, &str)> = members
+                .iter()
+                .filter_map(|&i| staged[i].meta.title.as_deref().and_then(title_suffix).map(|(at, suf)| (i, at, suf)))
+                .collect();
+            let mut counts: FastMap<&str, usize> = FastMap::default();
+            for &(_, _, suf) in &suffixes {
+                *counts.entry(suf).or_default() += 1;
             }
+            suffixes
+                .into_iter()
+                .filter(|&(_, at, suf)| at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles))
+                .map(|(i, at, _)| (i, at))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, at) in cuts {
+        if let Some(title) = &mut staged[i].meta.title {
+            *title = title[..at].trim().to_string();
         }
     }
 }
@@ -255,6 +278,13 @@ fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], min_articl
 mod tests {
     use crate::read::{InputFormat, RawDoc};
     use crate::{ingest_docs, IngestOptions, Origin};
+
+    #[test]
+    fn groups_in_order_of_first_appearance() {
+        let (groups, group_of) = super::group([Some("b"), None, Some("a"), Some("b"), Some("a"), Some("c")]);
+        assert_eq!(groups, vec![vec![0, 3], vec![2, 4], vec![5]]);
+        assert_eq!(group_of, vec![Some(0), None, Some(1), Some(0), Some(1), Some(2)]);
+    }
 
     fn doc(n: u64, source: &str, title: &str) -> RawDoc {
         RawDoc {
