@@ -56,6 +56,14 @@ static MONTH_DAY: LazyLock<Regex> =
 
 static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(19\d{2}|20\d{2})(?-u:\b)").expect("static regex"));
 
+/// Compiles each of this module's patterns when called (see
+/// `compile_patterns` in lib.rs).
+pub(crate) const COMPILE: &[fn()] = &[
+    || _ = LazyLock::force(&PATTERNS),
+    || _ = LazyLock::force(&MONTH_DAY),
+    || _ = LazyLock::force(&YEAR),
+];
+
 fn month_number(name: &str) -> Option<u32> {
     let n = name.to_ascii_lowercase();
     let m = match n.get(..3)? {

@@ -72,6 +72,17 @@ static AUTHOR_PLACE: LazyLock<Regex> = LazyLock::new(|| {
 static OUTLET_COMMA_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?P<outlet>[A-Z][\w.'&-]*(?: [A-Z][\w.'&-]*){0,3}), ").expect("static regex"));
 
+/// Compiles each of this module's patterns when called (see
+/// `compile_patterns` in lib.rs).
+pub(crate) const COMPILE: &[fn()] = &[
+    || _ = LazyLock::force(&DATELINE),
+    || _ = LazyLock::force(&PLACE_SLASH_OUTLET),
+    || _ = LazyLock::force(&CAPS_DATELINE),
+    || _ = LazyLock::force(&OUTLET_DASH_PLACE),
+    || _ = LazyLock::force(&AUTHOR_PLACE),
+    || _ = LazyLock::force(&OUTLET_COMMA_DATE),
+];
+
 fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
 }

@@ -224,6 +224,20 @@ static ANYWHERE_PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| Prefilter {
     automaton: AhoCorasick::new(ANYWHERE_PIECES).expect("static piece list"),
 });
 
+/// Compiles each of this module's patterns when called (see
+/// `compile_patterns` in lib.rs).
+pub(crate) const COMPILE: &[fn()] = &[
+    || _ = LazyLock::force(&COMMENT_SECTION),
+    || _ = LazyLock::force(&COMMENT_LINE),
+    || _ = LazyLock::force(&WIDGET_LINE),
+    || _ = LazyLock::force(&SPAM_WORDS),
+    || _ = LazyLock::force(&URL),
+    || _ = LazyLock::force(&INLINE_WIDGET),
+    || _ = LazyLock::force(&GLUED_SENTENCES),
+    || _ = LazyLock::force(&ANYWHERE),
+    || _ = LazyLock::force(&ANYWHERE_PREFILTER),
+];
+
 /// Whether `line` has two sentences glued together, exactly where
 /// [`GLUED_SENTENCES`] matches: three lowercase ASCII letters, a stop, at
 /// most one closing quote or bracket, an uppercase letter and a lowercase one.
