@@ -78,7 +78,7 @@ fn model_dir() -> std::path::PathBuf {
 
 fn embedding(c: &mut Criterion) {
     let docs = ingest_docs(raw_docs(), &IngestOptions::default()).articles;
-    let sentences: Vec<&str> = docs.iter().flat_map(|a| a.sentences.iter().map(String::as_str)).take(256).collect();
+    let sentences: Vec<&str> = docs.iter().flat_map(|a| a.sentences()).take(256).collect();
     let files = embed::ModelFiles::open(&model_dir()).expect("model installed by `cargo xtask setup`");
     let mut g = c.benchmark_group("embed");
     g.sample_size(10);

@@ -179,7 +179,7 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     let list: Vec<&str> = out
         .articles
         .iter()
-        .flat_map(|a| a.sentences.iter().map(String::as_str))
+        .flat_map(|a| a.sentences())
         .filter(|s| seen.insert(*s))
         .take(sentences)
         .collect();

@@ -46,7 +46,7 @@ pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<Da
         Column::new("place".into(), s(&|a| a.place.clone())),
         Column::new("language".into(), s(&|a| a.language.clone())),
         Column::new("text".into(), articles.iter().map(|a| a.text.clone()).collect::<Vec<_>>()),
-        Column::new("n_sentences".into(), u(&|a| a.sentences.len() as u32)),
+        Column::new("n_sentences".into(), u(&|a| a.sentence_spans.len() as u32)),
         Column::new("duplicate_of".into(), s(&|a| a.duplicate_of.clone())),
         Column::new("removed_comment".into(), u(&|a| a.removed.comment)),
         Column::new("removed_widget".into(), u(&|a| a.removed.widget)),
@@ -66,15 +66,15 @@ pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<Da
 
 /// `sentences.parquet`: article id, sentence index, text.
 pub fn sentences_frame(articles: &[Article]) -> Result<DataFrame, AggregateError> {
-    let n: usize = articles.iter().map(|a| a.sentences.len()).sum();
+    let n: usize = articles.iter().map(|a| a.sentence_spans.len()).sum();
     let mut ids = Vec::with_capacity(n);
     let mut idx = Vec::with_capacity(n);
     let mut text = Vec::with_capacity(n);
     for a in articles {
-        for (i, s) in a.sentences.iter().enumerate() {
+        for (i, s) in a.sentences().enumerate() {
             ids.push(a.id.as_str());
             idx.push(i as u32);
-            text.push(s.as_str());
+            text.push(s);
         }
     }
     DataFrame::new(

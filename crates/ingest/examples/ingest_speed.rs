@@ -17,7 +17,7 @@ fn main() {
         let out = pool.install(|| ingest::ingest_paths(std::slice::from_ref(&path), &ingest::IngestOptions::default()));
         let secs = t.elapsed().as_secs_f64();
         let mb = out.bytes as f64 / 1e6;
-        let sentences: usize = out.articles.iter().map(|a| a.sentences.len()).sum();
+        let sentences: usize = out.articles.iter().map(|a| a.sentence_spans.len()).sum();
         let report = format!(
             "round {round}: {mb:.2} MB, {} articles, {sentences} sentences, {} threads: {secs:.3} s = {:.1} MB/s, {:.0} articles/s",
             out.articles.len(),

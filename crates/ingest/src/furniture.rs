@@ -11,7 +11,7 @@ use crate::hashed::{FastMap, FastSet};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
 use crate::language::detect_language;
-use crate::{sentences::split_sentences, Article, Origin, Reject, Warning};
+use crate::{sentences::sentence_spans, Article, Origin, Reject, Warning};
 
 /// An article between local cleaning and furniture removal.
 pub(crate) struct Staged {
@@ -95,7 +95,7 @@ impl Staged {
     pub(crate) fn finish(self) -> Finished {
         let simhash = simhash_of_words(self.keys.iter().flat_map(|k| key_words(k.words(&self.key_text))));
         let text = self.lines.join("\n");
-        let sentences = split_sentences(&text);
+        let sentence_spans = sentence_spans(&text);
         let language = detect_language(&text);
         let mut warnings: Vec<Warning> = self
             .warnings
@@ -119,7 +119,7 @@ impl Staged {
                 place: self.meta.place,
                 language,
                 text,
-                sentences,
+                sentence_spans,
                 duplicate_of: None,
                 removed: self.removed,
                 raw_bytes: self.raw_bytes,

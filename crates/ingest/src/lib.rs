@@ -28,7 +28,7 @@ pub use date::{parse_date_text, DateSource};
 pub use dedup::{simhash, NearDuplicates};
 pub use meta::Metadata;
 pub use read::{discover, read_file, InputFormat, RawDoc};
-pub use sentences::split_sentences;
+pub use sentences::{sentence_spans, split_sentences};
 
 /// Where a document came from: the file and, for JSONL/CSV, the 1-based line
 /// or record number.
@@ -88,14 +88,23 @@ pub struct Article {
     /// ISO 639-3 code (English by its function words, else whatlang),
     /// `None` when detection is unreliable.
     pub language: Option<String>,
-    /// Clean body text, paragraphs separated by blank lines.
+    /// Clean body text, one paragraph a line.
     pub text: String,
-    pub sentences: Vec<String>,
+    /// Where the sentences are in `text` (byte ranges, in order);
+    /// [`Article::sentences`] gives them as text.
+    pub sentence_spans: Vec<std::ops::Range<usize>>,
     /// Id of an earlier article (input order) this one nearly duplicates.
     pub duplicate_of: Option<String>,
     pub removed: Removed,
     /// Size of the raw input text in bytes.
     pub raw_bytes: usize,
+}
+
+impl Article {
+    /// The sentences, in order: slices of `text`.
+    pub fn sentences(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone + '_ {
+        self.sentence_spans.iter().map(|r| &self.text[r.clone()])
+    }
 }
 
 /// What one ingestion run produced.

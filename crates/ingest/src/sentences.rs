@@ -3,6 +3,8 @@
 //! decimal numbers, and keeps quotations whole. Paragraph breaks always end a
 //! sentence. Linear in the input length.
 
+use std::ops::Range;
+
 use crate::text::{char_at, Stops};
 
 /// Abbreviations after which a period does not end a sentence (lowercase,
@@ -41,9 +43,18 @@ fn is_closing_quote(c: char) -> bool {
 
 /// Splits text into sentences. Paragraphs are separated by newlines.
 pub fn split_sentences(text: &str) -> Vec<String> {
+    sentence_spans(text).into_iter().map(|r| text[r].to_string()).collect()
+}
+
+/// Where the sentences of `text` are: byte ranges, in order, each trimmed
+/// of whitespace and never empty ([`split_sentences`] without copying).
+pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
+    let mut at = 0;
     for para in text.split('\n') {
-        split_paragraph(para.trim(), &mut out);
+        let lead = para.len() - para.trim_start().len();
+        split_paragraph(para.trim(), at + lead, &mut out);
+        at += para.len() + 1;
     }
     out
 }
@@ -55,7 +66,9 @@ const MAY_MATTER: Stops<4> = Stops { bytes: *b"\".!?", below: 0, non_ascii: true
 /// Quotes longer than this are assumed unbalanced and stop protecting splits.
 const MAX_QUOTE_CHARS: usize = 600;
 
-fn split_paragraph(p: &str, out: &mut Vec<String>) {
+/// Adds the sentences of paragraph `p`, which starts at byte `base` of the
+/// text, to `out`.
+fn split_paragraph(p: &str, base: usize, out: &mut Vec<Range<usize>>) {
     if p.is_empty() {
         return;
     }
@@ -113,7 +126,7 @@ fn split_paragraph(p: &str, out: &mut Vec<String>) {
                 continue;
             }
             if j < p.len() && char_at(p, j).0.is_whitespace() && splits_here(p, start, i, j) {
-                push(&p[start..j], out);
+                push(p, start..j, base, out);
                 start = j;
             }
             i = j;
@@ -121,7 +134,7 @@ fn split_paragraph(p: &str, out: &mut Vec<String>) {
         }
         i += len;
     }
-    push(&p[start..], out);
+    push(p, start..p.len(), base, out);
 }
 
 /// Decides whether a stop at byte `stop` (with closing run ending before
@@ -157,10 +170,14 @@ fn splits_here(p: &str, start: usize, stop: usize, next: usize) -> bool {
     true
 }
 
-fn push(s: &str, out: &mut Vec<String>) {
-    let s = s.trim();
-    if !s.is_empty() {
-        out.push(s.to_string());
+/// Adds `p[piece]` without its surrounding whitespace, unless nothing is
+/// left, as a range of the text (`p` starts at byte `base` of it).
+fn push(p: &str, piece: Range<usize>, base: usize, out: &mut Vec<Range<usize>>) {
+    let s = &p[piece.clone()];
+    let trimmed = s.trim();
+    if !trimmed.is_empty() {
+        let start = base + piece.start + (s.len() - s.trim_start().len());
+        out.push(start..start + trimmed.len());
     }
 }
 

@@ -148,7 +148,7 @@ fn other_scripts_rtl_and_zero_width_characters() {
     assert!(out.rejects.is_empty());
     let ar = out.articles.iter().find(|a| a.origin.file.ends_with("ar.txt")).unwrap();
     assert_eq!(ar.language.as_deref(), Some("ara"));
-    assert_eq!(ar.sentences.len(), 2);
+    assert_eq!(ar.sentence_spans.len(), 2);
     let zw = out.articles.iter().find(|a| a.origin.file.ends_with("zw.txt")).unwrap();
     assert_eq!(zw.title.as_deref(), Some("Zerowidth title"));
     assert!(!zw.text.contains('\u{200B}') && !zw.text.contains('\u{200D}') && !zw.text.contains('\u{FEFF}'));
@@ -183,5 +183,5 @@ fn long_lines_and_large_articles_stay_linear() {
     let out = run(&[f, g]);
     assert!(out.rejects.is_empty());
     assert_eq!(out.articles.len(), 2);
-    assert!(out.articles.iter().all(|a| a.sentences.len() > 10_000));
+    assert!(out.articles.iter().all(|a| a.sentence_spans.len() > 10_000));
 }

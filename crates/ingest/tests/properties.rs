@@ -1,7 +1,7 @@
 //! Property tests: no input makes ingestion panic, and cleaning and sentence
 //! splitting keep the words they are given (they only drop whole lines).
 
-use ingest::{clean_lines, ingest_docs, parse_date_text, split_sentences, IngestOptions, InputFormat, Origin, RawDoc};
+use ingest::{clean_lines, ingest_docs, parse_date_text, sentence_spans, split_sentences, IngestOptions, InputFormat, Origin, RawDoc};
 use proptest::prelude::*;
 
 fn doc(text: String, title: Option<String>, date: Option<String>) -> RawDoc {
@@ -50,6 +50,18 @@ proptest! {
     fn sentences_keep_every_word(text in "[A-Za-z .,!?\"“”'0-9]{0,300}") {
         let joined = split_sentences(&text).join(" ");
         prop_assert_eq!(words(&joined), words(&text));
+    }
+
+    #[test]
+    fn sentence_spans_are_trimmed_ordered_pieces_of_the_text(text in "[A-Za-zé .,!?\"“”'0-9\n]{0,300}") {
+        let spans = sentence_spans(&text);
+        let mut end = 0;
+        for r in &spans {
+            prop_assert!(r.start >= end && r.start < r.end, "{:?} after {}", r, end);
+            let s = text.get(r.clone());
+            prop_assert!(s.is_some_and(|s| s.trim() == s && !s.contains('\n')), "{:?}", r);
+            end = r.end;
+        }
     }
 
     #[test]

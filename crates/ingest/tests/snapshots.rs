@@ -33,7 +33,7 @@ fn view(a: &Article) -> View<'_> {
         place: a.place.as_deref(),
         language: a.language.as_deref(),
         removed: a.removed,
-        sentences: a.sentences.len(),
+        sentences: a.sentence_spans.len(),
         text: &a.text,
     }
 }

@@ -188,7 +188,7 @@ fn main() -> Result<()> {
 fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
     let c = &r.clustering;
     let dups = r.articles.iter().filter(|a| a.duplicate_of.is_some()).count();
-    let sentences: usize = r.articles.iter().map(|a| a.sentences.len()).sum();
+    let sentences: usize = r.articles.iter().map(|a| a.sentence_spans.len()).sum();
     println!(
         "{} articles ({} near-duplicates, {} sentences), {} skipped, {} warnings",
         r.articles.len(),
@@ -208,7 +208,7 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
     for &e in order.iter().take(5).filter(|&&e| sizes[e] > 1) {
         let first = c.event.iter().position(|&x| x as usize == e).unwrap_or(0);
         let a = &r.articles[first];
-        let label = a.title.clone().or_else(|| a.sentences.first().cloned()).unwrap_or_default();
+        let label = a.title.clone().or_else(|| a.sentences().next().map(str::to_string)).unwrap_or_default();
         let label: String = label.chars().take(90).collect();
         println!("  event {e:>4}: {:>3} articles  {label}", sizes[e]);
     }

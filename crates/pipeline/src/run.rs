@@ -70,7 +70,7 @@ pub fn embed_articles(
             keys.push((i, -1));
             texts.push(t);
         }
-        for (j, s) in a.sentences.iter().enumerate() {
+        for (j, s) in a.sentences().enumerate() {
             keys.push((i, j as i32));
             texts.push(s);
         }

@@ -43,7 +43,7 @@ fn seeds_end_to_end_and_deterministic() {
     let emb = read(&a.path().join("embeddings.parquet"));
     assert_eq!(emb.column("vector").unwrap().dtype(), &DataType::Array(Box::new(DataType::Float32), 384));
     let sentences = read(&a.path().join("sentences.parquet"));
-    assert_eq!(sentences.height(), report.articles.iter().map(|a| a.sentences.len()).sum::<usize>());
+    assert_eq!(sentences.height(), report.articles.iter().map(|a| a.sentence_spans.len()).sum::<usize>());
     assert!(a.path().join("manifest.json").is_file());
     // No temporary files left behind.
     for e in std::fs::read_dir(a.path()).unwrap() {
