@@ -81,10 +81,16 @@ fn ingest_compiles_every_pattern_before_the_first_article() {
     rust_files(&root().join("crates/ingest/src"), &mut files);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
+        let listed: Vec<&str> = text
+            .split("compile_list![")
+            .skip(1)
+            .filter_map(|rest| rest.split(']').next())
+            .flat_map(|names| names.split(',').map(str::trim))
+            .collect();
         for line in text.lines() {
             let Some(rest) = line.split("static ").nth(1).filter(|r| r.contains(": LazyLock<")) else { continue };
             let name = rest.split(':').next().unwrap().trim();
-            assert!(text.contains(&format!("LazyLock::force(&{name})")), "{}: {name} is not in the module's COMPILE list", f.display());
+            assert!(listed.contains(&name), "{}: {name} is not in the module's COMPILE list", f.display());
         }
     }
 }

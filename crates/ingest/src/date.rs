@@ -58,11 +58,7 @@ static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(19\d{2}|20
 
 /// Compiles each of this module's patterns when called (see
 /// `compile_patterns` in lib.rs).
-pub(crate) const COMPILE: &[fn()] = &[
-    || _ = LazyLock::force(&PATTERNS),
-    || _ = LazyLock::force(&MONTH_DAY),
-    || _ = LazyLock::force(&YEAR),
-];
+pub(crate) const COMPILE: &[fn()] = crate::compile_list![PATTERNS, MONTH_DAY, YEAR];
 
 fn month_number(name: &str) -> Option<u32> {
     let n = name.to_ascii_lowercase();

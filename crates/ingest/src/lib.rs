@@ -231,6 +231,15 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
     Ingested { articles, rejects, warnings, files: Vec::new(), bytes: 0 }
 }
 
+/// The functions that compile each of the given lazily built patterns (a
+/// module's `COMPILE` table, which [`compile_patterns`] runs).
+macro_rules! compile_list {
+    ($($pattern:ident),* $(,)?) => {
+        &[$(|| _ = std::sync::LazyLock::force(&$pattern)),*]
+    };
+}
+pub(crate) use compile_list;
+
 /// Compiles every pattern ingestion uses, spread over the threads, before
 /// the first article needs them. Each is compiled once per process (some
 /// 16 ms in all, the widget lines a third of it); left to the articles, the

@@ -74,13 +74,13 @@ static OUTLET_COMMA_DATE: LazyLock<Regex> =
 
 /// Compiles each of this module's patterns when called (see
 /// `compile_patterns` in lib.rs).
-pub(crate) const COMPILE: &[fn()] = &[
-    || _ = LazyLock::force(&DATELINE),
-    || _ = LazyLock::force(&PLACE_SLASH_OUTLET),
-    || _ = LazyLock::force(&CAPS_DATELINE),
-    || _ = LazyLock::force(&OUTLET_DASH_PLACE),
-    || _ = LazyLock::force(&AUTHOR_PLACE),
-    || _ = LazyLock::force(&OUTLET_COMMA_DATE),
+pub(crate) const COMPILE: &[fn()] = crate::compile_list![
+    DATELINE,
+    PLACE_SLASH_OUTLET,
+    CAPS_DATELINE,
+    OUTLET_DASH_PLACE,
+    AUTHOR_PLACE,
+    OUTLET_COMMA_DATE,
 ];
 
 fn word_count(s: &str) -> usize {

@@ -226,16 +226,16 @@ static ANYWHERE_PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| Prefilter {
 
 /// Compiles each of this module's patterns when called (see
 /// `compile_patterns` in lib.rs).
-pub(crate) const COMPILE: &[fn()] = &[
-    || _ = LazyLock::force(&COMMENT_SECTION),
-    || _ = LazyLock::force(&COMMENT_LINE),
-    || _ = LazyLock::force(&WIDGET_LINE),
-    || _ = LazyLock::force(&SPAM_WORDS),
-    || _ = LazyLock::force(&URL),
-    || _ = LazyLock::force(&INLINE_WIDGET),
-    || _ = LazyLock::force(&GLUED_SENTENCES),
-    || _ = LazyLock::force(&ANYWHERE),
-    || _ = LazyLock::force(&ANYWHERE_PREFILTER),
+pub(crate) const COMPILE: &[fn()] = crate::compile_list![
+    COMMENT_SECTION,
+    COMMENT_LINE,
+    WIDGET_LINE,
+    SPAM_WORDS,
+    URL,
+    INLINE_WIDGET,
+    GLUED_SENTENCES,
+    ANYWHERE,
+    ANYWHERE_PREFILTER,
 ];
 
 /// Whether `line` has two sentences glued together, exactly where
