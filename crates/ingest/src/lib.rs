@@ -101,9 +101,10 @@ pub struct Article {
 }
 
 impl Article {
-    /// The sentences, in order: slices of `text`.
+    /// The sentences, in order: slices of `text` (a span that is not a
+    /// range of it, which only an article built by hand can have, gives "").
     pub fn sentences(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone + '_ {
-        self.sentence_spans.iter().map(|r| &self.text[r.clone()])
+        self.sentence_spans.iter().map(|r| self.text.get(r.clone()).unwrap_or(""))
     }
 }
 
