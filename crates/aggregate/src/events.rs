@@ -94,7 +94,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn label(a: &Article) -> String {
-    a.title.clone().or_else(|| a.sentences().next().map(str::to_string)).unwrap_or_default().chars().take(200).collect()
+    a.headline().chars().take(200).collect()
 }
 
 /// `events.parquet`: one row per event.

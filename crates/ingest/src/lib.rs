@@ -106,6 +106,12 @@ impl Article {
     pub fn sentences(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + Clone + '_ {
         self.sentence_spans.iter().map(|r| self.text.get(r.clone()).unwrap_or(""))
     }
+
+    /// What names the article in a listing: its title, else its first
+    /// sentence, else "".
+    pub fn headline(&self) -> &str {
+        self.title.as_deref().or_else(|| self.sentences().next()).unwrap_or("")
+    }
 }
 
 /// What one ingestion run produced.

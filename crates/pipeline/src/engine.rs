@@ -208,8 +208,7 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
     for &e in order.iter().take(5).filter(|&&e| sizes[e] > 1) {
         let first = c.event.iter().position(|&x| x as usize == e).unwrap_or(0);
         let a = &r.articles[first];
-        let label = a.title.clone().or_else(|| a.sentences().next().map(str::to_string)).unwrap_or_default();
-        let label: String = label.chars().take(90).collect();
+        let label: String = a.headline().chars().take(90).collect();
         println!("  event {e:>4}: {:>3} articles  {label}", sizes[e]);
     }
     for reject in r.rejects.iter().take(10) {
