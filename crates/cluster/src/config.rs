@@ -92,35 +92,4 @@ impl ClusterConfig {
     pub fn weight_sum(&self) -> f32 {
         (self.dense_weight + self.lexical_weight + self.sentence_weight).max(f32::EPSILON)
     }
-
-    /// Sets one field from `key=value` text (used by parameter sweeps).
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let mut table = toml::Table::try_from(&*self).map_err(|e| ConfigError::Invalid { key: key.into(), reason: e.to_string() })?;
-        let old = table.get(key).ok_or_else(|| ConfigError::Invalid { key: key.into(), reason: "no such setting".into() })?;
-        let new = match old {
-            toml::Value::Integer(_) => value.parse::<i64>().map(toml::Value::Integer).map_err(|e| e.to_string()),
-            toml::Value::Float(_) => value.parse::<f64>().map(toml::Value::Float).map_err(|e| e.to_string()),
-            _ => Err("unsupported type".to_string()),
-        }
-        .map_err(|reason| ConfigError::Invalid { key: key.into(), reason })?;
-        table.insert(key.to_string(), new);
-        *self = table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid { key: key.into(), reason: e.to_string() })?;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_by_key() {
-        let mut c = ClusterConfig::default();
-        c.set("threshold", "0.6").unwrap();
-        c.set("top_terms", "7").unwrap();
-        assert_eq!(c.threshold, 0.6);
-        assert_eq!(c.top_terms, 7);
-        assert!(c.set("nope", "1").is_err());
-        assert!(c.set("threshold", "x").is_err());
-    }
 }

@@ -9,10 +9,12 @@
 mod cache;
 mod model;
 mod pool;
+mod precision;
 
 pub use cache::EmbeddingCache;
 pub use model::{ModelFiles, RustBertEmbedder, Threads};
 pub use pool::{article_vector, PoolWeights};
+pub use precision::{native_bf16, Precision};
 
 /// Errors of the embed stage.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,8 @@ pub enum EmbedError {
     ThreadGone,
     #[error("embedding cache {path}: {source}")]
     Cache { path: std::path::PathBuf, source: std::io::Error },
+    #[error("embedding cache holds {cache} vectors but the model computes in {model}: they must not mix")]
+    CacheMismatch { cache: Precision, model: Precision },
 }
 
 /// Turns sentences into L2-normalised vectors, one per input, in input order.
@@ -33,6 +37,11 @@ pub trait Embedder: Send + Sync {
     fn dim(&self) -> usize;
     /// A checksum naming the model weights; the cache keys on it.
     fn model_id(&self) -> &str;
+    /// The number format the vectors were computed in (resolved, never
+    /// `Auto`); the cache keys on it too.
+    fn precision(&self) -> Precision {
+        Precision::F32
+    }
     /// Embeds `sentences`; `progress(n)` is called as batches finish.
     fn embed(&self, sentences: &[&str], progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<Vec<f32>>, EmbedError>;
 }
@@ -57,29 +66,44 @@ pub fn embed_cached(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
     use std::collections::HashMap;
+    if cache.precision() != embedder.precision() {
+        return Err(EmbedError::CacheMismatch { cache: cache.precision(), model: embedder.precision() });
+    }
     let keys: Vec<u128> = sentences.iter().map(|s| cache::text_key(s)).collect();
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); sentences.len()];
+    // Distinct texts to embed, each with the inputs that share it.
     let mut todo: Vec<&str> = Vec::new();
-    let mut todo_keys: HashMap<u128, usize> = HashMap::new();
+    let mut waiting: Vec<Vec<usize>> = Vec::new();
+    let mut slot: HashMap<u128, usize> = HashMap::new();
     let mut cached = 0;
-    for (s, k) in sentences.iter().zip(&keys) {
-        if cache.get(*k).is_some() {
+    for (i, (s, k)) in sentences.iter().zip(&keys).enumerate() {
+        if let Some(&t) = slot.get(k) {
+            waiting[t].push(i);
+        } else if let Some(v) = cache.get(*k) {
+            out[i] = v;
             cached += 1;
-        } else if !todo_keys.contains_key(k) {
-            todo_keys.insert(*k, todo.len());
+        } else {
+            slot.insert(*k, todo.len());
             todo.push(s);
+            waiting.push(vec![i]);
         }
     }
     progress(cached);
     tracing::info!(total = sentences.len(), cached, to_embed = todo.len(), "embedding sentences");
     // Chunks, each flushed to the cache file as it completes: a run killed
     // midway keeps what it embedded, and the next run starts from there.
-    for chunk in todo.chunks(FLUSH_EVERY) {
+    for (c, chunk) in todo.chunks(FLUSH_EVERY).enumerate() {
         let fresh = embedder.embed(chunk, &|n| progress(n))?;
-        for (s, v) in chunk.iter().zip(fresh) {
-            cache.insert(cache::text_key(s), v);
+        for (t, (s, v)) in chunk.iter().zip(fresh).enumerate() {
+            let who = &waiting[c * FLUSH_EVERY + t];
+            for &i in &who[1..] {
+                out[i].clone_from(&v);
+            }
+            cache.insert(cache::text_key(s), v.clone());
+            out[who[0]] = v;
         }
         cache.flush();
     }
     progress(sentences.len() - cached - todo.len());
-    Ok(keys.iter().map(|k| cache.get(*k).map(<[f32]>::to_vec).unwrap_or_default()).collect())
+    Ok(out)
 }

@@ -10,7 +10,7 @@ use rust_bert::pipelines::sentence_embeddings::{SentenceEmbeddingsConfig, Senten
 use rust_bert::resources::LocalResource;
 use sha2::{Digest, Sha256};
 
-use crate::{normalise, EmbedError, Embedder};
+use crate::{normalise, EmbedError, Embedder, Precision};
 
 /// The files of a sentence-transformers model folder that rust-bert reads.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ impl ModelFiles {
         Box::new(LocalResource { local_path: self.dir.join(name) })
     }
 
-    fn config(&self) -> SentenceEmbeddingsConfig {
+    fn config(&self, precision: Precision) -> SentenceEmbeddingsConfig {
         SentenceEmbeddingsConfig {
             modules_config_resource: self.res("modules.json"),
             transformer_type: ModelType::Bert,
@@ -61,7 +61,9 @@ impl ModelFiles {
             tokenizer_vocab_resource: self.res("vocab.txt"),
             tokenizer_merges_resource: None,
             device: tch::Device::Cpu,
-            kind: None,
+            // rust-bert converts the weights after loading; activations
+            // follow. Vectors come back as f32 either way.
+            kind: precision.kind(),
         }
     }
 
@@ -110,6 +112,7 @@ pub struct RustBertEmbedder {
     sort_by_length: bool,
     dim: usize,
     model_id: String,
+    precision: Precision,
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
@@ -119,13 +122,15 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 impl RustBertEmbedder {
     /// Loads the model on `cores` single-threaded workers (0: all cores);
     /// see [`Threads`].
-    pub fn load(files: &ModelFiles, batch_size: usize, cores: usize) -> Result<Self, EmbedError> {
-        Self::load_with(files, batch_size, Threads::for_cores(cores))
+    pub fn load(files: &ModelFiles, batch_size: usize, cores: usize, precision: Precision) -> Result<Self, EmbedError> {
+        Self::load_with(files, batch_size, Threads::for_cores(cores), precision)
     }
 
     /// Loads the model with an explicit thread layout. The vectors do not
     /// depend on it: a batch is computed the same way by any worker.
-    pub fn load_with(files: &ModelFiles, batch_size: usize, threads: Threads) -> Result<Self, EmbedError> {
+    /// `precision` is resolved here (`Auto` becomes `F32` or `Bf16`).
+    pub fn load_with(files: &ModelFiles, batch_size: usize, threads: Threads, precision: Precision) -> Result<Self, EmbedError> {
+        let precision = precision.resolve();
         let model_id = files.checksum()?;
         let model_err = |reason: String| EmbedError::Model { dir: files.dir.clone(), reason };
         // A tokenizer of our own, for token counts off the model threads.
@@ -143,7 +148,7 @@ impl RustBertEmbedder {
         let (ready_tx, ready_rx) = bounded::<Result<usize, String>>(workers);
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
-            let (config, job_rx, ready_tx) = (files.config(), job_rx.clone(), ready_tx.clone());
+            let (config, job_rx, ready_tx) = (files.config(precision), job_rx.clone(), ready_tx.clone());
             let intra = threads.intra;
             let handle = std::thread::Builder::new()
                 .name(format!("storyline-embed-{w}"))
@@ -161,7 +166,7 @@ impl RustBertEmbedder {
                 Err(_) => return Err(model_err("a model thread died while loading".into())),
             };
         }
-        tracing::info!(dir = %files.dir.display(), dim, workers, intra = threads.intra, "loaded sentence-embedding model");
+        tracing::info!(dir = %files.dir.display(), dim, workers, intra = threads.intra, %precision, "loaded sentence-embedding model");
         Ok(Self {
             jobs: Mutex::new(Some(job_tx)),
             threads: Mutex::new(handles),
@@ -173,6 +178,7 @@ impl RustBertEmbedder {
             sort_by_length: true,
             dim,
             model_id,
+            precision,
         })
     }
 
@@ -254,6 +260,10 @@ impl Embedder for RustBertEmbedder {
 
     fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Sorts by token length so each batch pads little, embeds batch by

@@ -39,12 +39,21 @@ pub struct EmbedSettings {
     pub lead_weight: f32,
     /// Number of lead sentences.
     pub lead_sentences: usize,
+    /// `auto` (bf16 where the CPU does bf16 natively, else f32), `f32` or `bf16`.
+    pub precision: embed::Precision,
 }
 
 impl Default for EmbedSettings {
     fn default() -> Self {
         let w = embed::PoolWeights::default();
-        Self { batch_size: 32, batch_tokens: 1024, title_weight: w.title, lead_weight: w.lead, lead_sentences: w.lead_sentences }
+        Self {
+            batch_size: 32,
+            batch_tokens: 1024,
+            title_weight: w.title,
+            lead_weight: w.lead,
+            lead_sentences: w.lead_sentences,
+            precision: embed::Precision::Auto,
+        }
     }
 }
 
@@ -86,9 +95,47 @@ impl Settings {
         }
     }
 
-    /// Sets `cluster.KEY` (or `KEY` for short) from text, for sweeps.
+    /// Sets `SECTION.KEY` from text (`KEY` alone means `cluster.KEY`), for
+    /// `--set` and sweeps. The value is read as the type the setting has.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let key = key.strip_prefix("cluster.").unwrap_or(key);
-        self.cluster.set(key, value)
+        let invalid = |reason: String| ConfigError::Invalid { key: key.into(), reason };
+        let (section, name) = key.split_once('.').unwrap_or(("cluster", key));
+        let mut table = toml::Table::try_from(&*self).map_err(|e| invalid(e.to_string()))?;
+        let slot = table
+            .get_mut(section)
+            .and_then(toml::Value::as_table_mut)
+            .and_then(|t| t.get_mut(name))
+            .ok_or_else(|| invalid("no such setting".into()))?;
+        *slot = match slot {
+            toml::Value::Integer(_) => value.parse::<i64>().map(toml::Value::Integer).map_err(|e| e.to_string()),
+            toml::Value::Float(_) => value.parse::<f64>().map(toml::Value::Float).map_err(|e| e.to_string()),
+            toml::Value::Boolean(_) => value.parse::<bool>().map(toml::Value::Boolean).map_err(|e| e.to_string()),
+            toml::Value::String(_) => Ok(toml::Value::String(value.to_string())),
+            _ => Err("unsupported type".to_string()),
+        }
+        .map_err(invalid)?;
+        *self = table.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_by_key() {
+        let mut s = Settings::default();
+        s.set("threshold", "0.6").unwrap();
+        s.set("cluster.top_terms", "7").unwrap();
+        s.set("embed.precision", "f32").unwrap();
+        s.set("ingest.furniture_min_articles", "4").unwrap();
+        assert_eq!(s.cluster.threshold, 0.6);
+        assert_eq!(s.cluster.top_terms, 7);
+        assert_eq!(s.embed.precision, embed::Precision::F32);
+        assert_eq!(s.ingest.furniture_min_articles, 4);
+        assert!(s.set("nope", "1").is_err());
+        assert!(s.set("threshold", "x").is_err());
+        assert!(s.set("embed.precision", "f16").is_err(), "only auto, f32 and bf16");
     }
 }

@@ -1,0 +1,399 @@
+//! `storyline-engine`: turns folders of scraped news articles into events and
+//! stories. Users run `storyline` (src/launcher.rs), which checks that
+//! libtorch loads and then execs this.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod batches;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use pipeline::{Progress, RunOptions, Settings};
+
+#[derive(Parser)]
+#[command(name = "storyline", version, about = "Turns piles of scraped news articles into events and stories")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args)]
+pub(crate) struct Common {
+    /// Output folder for the parquet tables and manifest.json.
+    #[arg(long, default_value = "out")]
+    pub(crate) out: PathBuf,
+    /// Settings file (TOML, see storyline.toml); defaults otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override one setting, `SECTION.KEY=VALUE` (`KEY` alone: a cluster setting), repeatable.
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Model folder (sentence-transformers all-MiniLM-L6-v2). Default: $STORYLINE_MODEL or the cache.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Do not read or write the on-disk embedding cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bars and no summary.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the pipeline over files and folders of articles (.txt, .jsonl, .csv, .html)
+    /// into a fresh run in --out (replacing what it held).
+    Run {
+        /// Input files or folders.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Add the articles of --input to the run in --out (a run, if there is
+    /// none): articles already there are skipped, events and stories keep their ids.
+    Add {
+        /// Input files or folders.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Embed the lines of a text file (no cache) and report sentences/s as JSON.
+    BenchEmbed {
+        /// One sentence per line.
+        #[arg(long)]
+        sentences: PathBuf,
+        /// Sentences per batch (default: the settings' embed.batch_size).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Model worker threads (default: one per --threads core).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// libtorch threads per worker (default 1).
+        #[arg(long, default_value_t = 1)]
+        intra: usize,
+        /// Padded tokens per batch at most, 0 for no cap (default: the
+        /// settings' embed.batch_tokens).
+        #[arg(long)]
+        batch_tokens: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the distinct sentences of the inputs, one a line, as ingestion
+    /// splits them (the anchor benchmark's input).
+    Sentences {
+        /// Input files or folders.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        /// At most this many sentences.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the pipeline on a gold-labelled JSONL file and score its events.
+    Eval {
+        /// JSONL with `id`, `event`, `title`, `date`, `text`.
+        #[arg(long)]
+        gold: PathBuf,
+        /// Try settings, `KEY=V1,V2,...` (repeatable: the grid of all combinations).
+        #[arg(long)]
+        sweep: Vec<String>,
+        /// Append the evaluation records (JSON lines) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Also feed the corpus in batches (`week`: by the records' dates;
+        /// N: N random batches), one `add` each, and compare the final
+        /// events with the one-shot run's.
+        #[arg(long)]
+        batches: Option<pipeline::BatchPlan>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub(crate) struct Bar {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+    quiet: bool,
+}
+
+impl Progress for Bar {
+    fn start(&self, stage: &str, total: u64, unit: &str) {
+        if self.quiet {
+            return;
+        }
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template(&format!("{{prefix:>8}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}})"))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.set_prefix(stage.to_string());
+        if let Ok(mut g) = self.bar.lock() {
+            *g = Some(b);
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Some(b) = self.bar.lock().ok().and_then(|g| g.clone()) {
+            b.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().ok().and_then(|mut g| g.take()) {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub(crate) fn settings(common: &Common) -> Result<Settings> {
+    let mut s = match &common.config {
+        Some(p) => Settings::load(p)?,
+        None => Settings::default(),
+    };
+    for kv in &common.set {
+        let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
+        s.set(k, v)?;
+    }
+    Ok(s)
+}
+
+pub(crate) fn options(common: &Common, inputs: Vec<PathBuf>) -> RunOptions {
+    RunOptions {
+        inputs,
+        out: common.out.clone(),
+        model_dir: common.model.clone().unwrap_or_else(pipeline::default_model_dir),
+        cache_dir: (!common.no_cache).then(pipeline::default_cache_dir),
+        model_threads: common.threads.unwrap_or(0),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let common = match &cli.cmd {
+        Cmd::Run { common, .. }
+        | Cmd::Add { common, .. }
+        | Cmd::Eval { common, .. }
+        | Cmd::BenchEmbed { common, .. }
+        | Cmd::Sentences { common, .. } => common,
+    };
+    if let Some(n) = common.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("cannot set up threads")?;
+    }
+    let bar = Bar { bar: std::sync::Mutex::new(None), quiet: common.quiet };
+    match cli.cmd {
+        Cmd::Run { input, common } => {
+            let s = settings(&common)?;
+            let t = Instant::now();
+            let report = pipeline::run(&options(&common, input), &s, &bar)?;
+            if !common.quiet {
+                summary(&report, &common.out, t.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Cmd::Add { input, common } => {
+            let s = settings(&common)?;
+            let t = Instant::now();
+            let report = pipeline::add(&options(&common, input), &s, &bar)?;
+            if !common.quiet {
+                summary(&report, &common.out, t.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Cmd::Eval { gold, sweep, record, batches, common } => {
+            eval(&gold, &sweep, record.as_deref(), &common, &bar)?;
+            match batches {
+                Some(plan) => batches::eval_in_batches(&gold, plan, record.as_deref(), &common, &bar),
+                None => Ok(()),
+            }
+        }
+        Cmd::Sentences { input, limit, common } => {
+            let out = ingest::ingest_paths(&input, &settings(&common)?.ingest_options());
+            let mut seen = std::collections::HashSet::new();
+            let distinct = out.articles.iter().flat_map(|a| a.sentences()).filter(|s| seen.insert(*s));
+            let mut text = String::new();
+            for s in distinct.take(limit.unwrap_or(usize::MAX)) {
+                text.push_str(s);
+                text.push('\n');
+            }
+            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()).context("cannot write to standard output")
+        }
+        Cmd::BenchEmbed { sentences, batch, workers, intra, batch_tokens, common } => {
+            let mut threads = embed::Threads::for_cores(common.threads.unwrap_or(0));
+            if let Some(w) = workers {
+                threads = embed::Threads { workers: w, intra };
+            }
+            let embed = settings(&common)?.embed;
+            let batch = batch.unwrap_or(embed.batch_size);
+            bench_embed(&sentences, batch, batch_tokens.unwrap_or(embed.batch_tokens), threads, embed.precision, &common)
+        }
+    }
+}
+
+fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
+    let batch = r.manifest.batches.last().map_or(0, |b| b.batch);
+    if !r.committed {
+        println!("nothing new: {} record(s) already in the run, {} skipped; {} is as it was (batch {batch})", r.known, r.rejects.len(), out.display());
+        for reject in r.rejects.iter().take(10) {
+            println!("  skipped {reject}");
+        }
+        return;
+    }
+    let new = &r.articles[r.articles.len() - r.added..];
+    let dups = new.iter().filter(|a| a.duplicate_of.is_some()).count();
+    let sentences: usize = new.iter().map(|a| a.sentence_spans.len()).sum();
+    let known = if r.known > 0 { format!(", {} already in the run", r.known) } else { String::new() };
+    println!(
+        "batch {batch}: {} articles ({} near-duplicates, {} sentences){known}, {} skipped, {} warnings",
+        r.added,
+        dups,
+        sentences,
+        r.rejects.len(),
+        r.warnings
+    );
+    let c = &r.clustering;
+    let mut sizes = vec![0usize; c.n_events];
+    for &e in &c.event {
+        sizes[e as usize] += 1;
+    }
+    let singletons = sizes.iter().filter(|&&n| n == 1).count();
+    println!("corpus: {} articles, {} events ({} single-article), {} stories", r.articles.len(), c.n_events, singletons, c.n_stories);
+    let mut order: Vec<usize> = (0..c.n_events).collect();
+    order.sort_by_key(|&e| (std::cmp::Reverse(sizes[e]), e));
+    for &e in order.iter().take(5).filter(|&&e| sizes[e] > 1) {
+        let first = c.event.iter().position(|&x| x as usize == e).unwrap_or(0);
+        let a = &r.articles[first];
+        let label: String = a.headline().chars().take(90).collect();
+        println!("  event {:>5}: {:>3} articles  {label}", r.event_ids[first], sizes[e]);
+    }
+    for reject in r.rejects.iter().take(10) {
+        println!("  skipped {reject}");
+    }
+    if r.rejects.len() > 10 {
+        println!("  ... and {} more skipped (see rejects/)", r.rejects.len() - 10);
+    }
+    println!("outputs in {} ({secs:.1} s)", out.display());
+}
+
+/// Expands `KEY=V1,V2` sweeps into the grid of override lists.
+fn grid(sweeps: &[String]) -> Result<Vec<Vec<(String, String)>>> {
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for s in sweeps {
+        let (k, vs) = s.split_once('=').with_context(|| format!("--sweep {s}: expected KEY=V1,V2,..."))?;
+        let mut next = Vec::new();
+        for g in &grid {
+            for v in vs.split(',').filter(|v| !v.is_empty()) {
+                let mut g = g.clone();
+                g.push((k.to_string(), v.to_string()));
+                next.push(g);
+            }
+        }
+        grid = next;
+    }
+    Ok(grid)
+}
+
+fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::path::Path>, common: &Common, bar: &Bar) -> Result<()> {
+    let gold = pipeline::read_gold(gold_path)?;
+    let base = settings(common)?;
+    let t = Instant::now();
+    let report = pipeline::run(&options(common, vec![gold_path.to_path_buf()]), &base, bar)?;
+    let run_secs = t.elapsed().as_secs_f64();
+    let corpus = gold_path.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+    let combos = grid(sweeps)?;
+    if !common.quiet && combos.len() > 1 {
+        bar.start("sweep", combos.len() as u64, "settings");
+    }
+    let records: Vec<Result<pipeline::EvalRecord>> = combos
+        .par_iter()
+        .map(|overrides| {
+            let t = Instant::now();
+            let mut s = base.clone();
+            for (k, v) in overrides {
+                s.set(k, v)?;
+            }
+            let clustering = if overrides.is_empty() {
+                report.clustering.clone()
+            } else {
+                pipeline::cluster_articles(&report.articles, &report.embedded, &s)
+            };
+            let (scores, missing) = pipeline::score_run(&report.articles, &clustering.event, &gold);
+            bar.inc(1);
+            Ok(pipeline::EvalRecord {
+                corpus: corpus.clone(),
+                settings_hash: s.hash(),
+                git_revision: report.manifest.git_revision.clone(),
+                overrides: overrides.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                scores,
+                missing,
+                seconds: if overrides.is_empty() { run_secs } else { t.elapsed().as_secs_f64() },
+            })
+        })
+        .collect();
+    bar.finish();
+    let records: Vec<pipeline::EvalRecord> = records.into_iter().collect::<Result<_>>()?;
+    println!("{:<10} {:<40} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7}", "corpus", "settings", "B3-P", "B3-R", "B3-F1", "pw-P", "pw-R", "pw-F1", "ARI", "events");
+    for r in &records {
+        let s = &r.scores;
+        let name = if r.overrides.is_empty() { format!("default ({})", r.settings_hash) } else { r.overrides.join(" ") };
+        println!(
+            "{:<10} {:<40} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7}",
+            r.corpus, name, s.bcubed.precision, s.bcubed.recall, s.bcubed.f1, s.pairwise.precision, s.pairwise.recall, s.pairwise.f1, s.ari, s.predicted_clusters
+        );
+    }
+    if records.len() > 1 {
+        if let Some(best) = records.iter().max_by(|a, b| a.scores.bcubed.f1.total_cmp(&b.scores.bcubed.f1)) {
+            println!("best B3-F1 on {}: {:.3} with {}", best.corpus, best.scores.bcubed.f1, best.overrides.join(" "));
+        }
+    }
+    let json: String = records.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect();
+    let eval_path = common.out.join("eval.json");
+    aggregate::write_atomic(&eval_path, |f| std::io::Write::write_all(f, json.as_bytes()))?;
+    if let Some(p) = record {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
+        f.write_all(json.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn bench_embed(
+    path: &std::path::Path,
+    batch: usize,
+    batch_tokens: usize,
+    threads: embed::Threads,
+    precision: embed::Precision,
+    common: &Common,
+) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
+    let mut e = embed::RustBertEmbedder::load_with(&files, batch, threads, precision)?;
+    e.set_batch_tokens(batch_tokens);
+    let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
+    embed::Embedder::embed(&e, &warm, &|_| {})?;
+    let t = Instant::now();
+    embed::Embedder::embed(&e, &sentences, &|_| {})?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs,
+            "workers": threads.workers, "intra": threads.intra, "batch": batch, "batch_tokens": batch_tokens,
+            "precision": embed::Embedder::precision(&e).as_str()})
+    );
+    Ok(())
+}
