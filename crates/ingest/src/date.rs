@@ -30,6 +30,11 @@ impl DateSource {
             Self::Body => "body",
         }
     }
+
+    /// The inverse of [`DateSource::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Field, Self::Header, Self::Dateline, Self::Body].into_iter().find(|d| d.as_str() == name)
+    }
 }
 
 const MONTH: &str = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";

@@ -128,7 +128,7 @@ impl BitCounts {
 }
 
 /// Articles shorter than `min_words` words are never marked.
-fn long_enough(article: &Article, min_words: usize) -> bool {
+pub(crate) fn long_enough(article: &Article, min_words: usize) -> bool {
     min_words == 0 || article.text.split_whitespace().nth(min_words - 1).is_some()
 }
 
@@ -146,28 +146,23 @@ impl NearDuplicates {
         // (order kept); the banded lookup below stays sequential.
         let hashes: Vec<Option<u64>> =
             articles.par_iter().map(|a| long_enough(a, min_words).then(|| simhash(&a.text))).collect();
-        Self::from_hashes(articles, &hashes, max_distance)
+        let ids: Vec<&str> = articles.iter().map(|a| a.id.as_str()).collect();
+        Self::from_hashes(&ids, &hashes, max_distance)
     }
 
-    /// As [`NearDuplicates::find`], with each article's SimHash already known.
-    pub(crate) fn with_simhashes(articles: &[Article], simhashes: &[u64], max_distance: u32, min_words: usize) -> Self {
-        let hashes: Vec<Option<u64>> =
-            articles.par_iter().zip(simhashes).map(|(a, &h)| long_enough(a, min_words).then_some(h)).collect();
-        Self::from_hashes(articles, &hashes, max_distance)
-    }
-
-    /// `hashes`: the SimHash of each article that may be marked.
+    /// `hashes`: the SimHash of each article that may be marked, `ids` the
+    /// articles' ids, in corpus order.
     ///
     /// The four bands are bucket tables indexed by the 16-bit band value
     /// (a chain through the articles per bucket), so looking up and adding an
     /// article hashes nothing and allocates nothing.
-    fn from_hashes(articles: &[Article], hashes: &[Option<u64>], max_distance: u32) -> Self {
+    pub(crate) fn from_hashes(ids: &[&str], hashes: &[Option<u64>], max_distance: u32) -> Self {
         const NONE: u32 = u32::MAX;
         const BANDS: usize = 4;
         let max_distance = max_distance.min(3);
         // head[band << 16 | value]: the latest article added to that bucket;
         // next[band * n + article]: the one added before it.
-        let n = articles.len();
+        let n = ids.len();
         let mut head = vec![NONE; BANDS << 16];
         let mut next = vec![NONE; BANDS * n];
         let bucket = |h: u64, b: usize| b << 16 | usize::from((h >> (16 * b)) as u16);
@@ -188,7 +183,7 @@ impl NearDuplicates {
             }
             if let Some(j) = best {
                 // Point at the original, not at another duplicate.
-                let root = duplicate_of[j].clone().unwrap_or_else(|| articles[j].id.clone());
+                let root = duplicate_of[j].clone().unwrap_or_else(|| ids[j].to_string());
                 duplicate_of[i] = Some(root);
             } else {
                 // Fits: four billion articles would not fit in memory.

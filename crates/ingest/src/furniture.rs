@@ -11,7 +11,7 @@ use crate::hashed::{FastMap, FastSet};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
 use crate::language::detect_language;
-use crate::{sentences::sentence_spans, Article, Origin, Reject, Warning};
+use crate::{sentences::sentence_spans, Article, Origin, Reject, Trace, Warning};
 
 /// An article between local cleaning and furniture removal.
 pub(crate) struct Staged {
@@ -27,6 +27,11 @@ pub(crate) struct Staged {
     removed: Removed,
     warnings: Vec<String>,
     raw_bytes: usize,
+    /// Its votes for furniture, page hash and title suffix (see [`Trace`]),
+    /// taken before furniture is removed.
+    votes: Vec<u64>,
+    page: u64,
+    title_suffix: Option<String>,
 }
 
 impl Staged {
@@ -76,6 +81,11 @@ impl Staged {
                 None => return Err(reject("empty article: nothing left after removing page noise")),
             }
         }
+        let mut votes: Vec<u64> = keys.iter().filter_map(|k| k.hash).collect();
+        votes.sort_unstable();
+        votes.dedup();
+        let page = keys_digest(&keys);
+        let title_suffix = meta.title.as_deref().and_then(title_suffix).map(|(_, s)| s.to_string());
         Ok(Self {
             origin: doc.origin,
             format: doc.format,
@@ -88,6 +98,9 @@ impl Staged {
             removed,
             warnings,
             raw_bytes: doc.text.len(),
+            votes,
+            page,
+            title_suffix,
         })
     }
 
@@ -106,6 +119,14 @@ impl Staged {
             warnings.push(Warning { origin: self.origin.clone(), id: self.id.clone(), message: "no publication date found".into() });
         }
         let date_source: Option<DateSource> = self.meta.date_source;
+        let trace = Trace {
+            id: self.id.clone(),
+            outlet: self.meta.outlet.clone(),
+            lines: self.votes,
+            page: self.page,
+            title_suffix: self.title_suffix,
+            simhash: Some(simhash),
+        };
         Finished {
             article: Article {
                 id: self.id,
@@ -125,7 +146,7 @@ impl Staged {
                 raw_bytes: self.raw_bytes,
             },
             warnings,
-            simhash,
+            trace,
         }
     }
 }
@@ -134,16 +155,18 @@ impl Staged {
 pub(crate) struct Finished {
     pub(crate) article: Article,
     pub(crate) warnings: Vec<Warning>,
-    /// From the lines' keys: the same as [`crate::simhash`] of the text,
-    /// without finding the words again.
-    pub(crate) simhash: u64,
+    /// Its trace; `simhash` is from the lines' keys, the same as
+    /// [`crate::simhash`] of the text without finding the words again.
+    pub(crate) trace: Trace,
 }
 
 /// Removes lines that occur in at least `min_articles` distinct articles of
 /// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines).
 /// Articles are de-duplicated by content first, so copies of one page do not
 /// vote for their own lines; an article is never emptied by this step.
-pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
+/// `prior`: the traces of a corpus's earlier batches, whose articles vote too
+/// (before this batch's, in corpus order).
+pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize, prior: &[Trace]) {
     if min_articles < 2 {
         return;
     }
@@ -159,9 +182,22 @@ pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize) {
     if !groups.par_iter().all(|m| m.iter().all(|&i| outlet(i) == outlet(m[0]))) {
         (groups, group_of) = group(staged.iter().map(|s| s.meta.outlet.as_deref()));
     }
-    let furniture: Vec<FastSet<u64>> =
-        groups.par_iter().map(|members| furniture_lines(staged, members, min_articles)).collect();
-    strip_title_suffixes(staged, &groups, min_articles);
+    // The earlier batches' articles of the outlets in this batch.
+    let mut earlier: Vec<Vec<&Trace>> = vec![Vec::new(); groups.len()];
+    if !prior.is_empty() {
+        let by_name: FastMap<&str, usize> = groups.iter().enumerate().filter_map(|(g, m)| Some((outlet(m[0])?, g))).collect();
+        for t in prior {
+            if let Some(&g) = t.outlet.as_deref().and_then(|o| by_name.get(o)) {
+                earlier[g].push(t);
+            }
+        }
+    }
+    let furniture: Vec<FastSet<u64>> = groups
+        .par_iter()
+        .zip(&earlier)
+        .map(|(members, earlier)| furniture_lines(staged, members, earlier, min_articles))
+        .collect();
+    strip_title_suffixes(staged, &groups, &earlier, min_articles);
     staged.par_iter_mut().zip(group_of).for_each(|(s, g)| {
         let Some(lines) = g.map(|g| &furniture[g]).filter(|l| !l.is_empty()) else { return };
         let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| !lines.contains(&h))).collect();
@@ -199,23 +235,20 @@ fn group<K: std::hash::Hash + Eq>(keys: impl IntoIterator<Item = Option<K>>) -> 
 }
 
 /// The paragraph hashes found in at least `min_articles` distinct articles
-/// among `members` (one outlet's articles).
-fn furniture_lines(staged: &[Staged], members: &[usize], min_articles: usize) -> FastSet<u64> {
-    if members.len() < min_articles {
+/// among `earlier` and `members` (one outlet's articles).
+fn furniture_lines(staged: &[Staged], members: &[usize], earlier: &[&Trace], min_articles: usize) -> FastSet<u64> {
+    if members.len() + earlier.len() < min_articles {
         return FastSet::default();
     }
     // Copies of one page (same keys in the same order) vote once.
     let mut seen_docs = FastSet::default();
     let mut counts: FastMap<u64, usize> = FastMap::default();
-    let mut distinct = FastSet::default();
-    for &i in members {
-        let keys = &staged[i].keys;
-        if !seen_docs.insert(keys_digest(keys)) {
+    let votes = earlier.iter().map(|t| (t.page, &t.lines)).chain(members.iter().map(|&i| (staged[i].page, &staged[i].votes)));
+    for (page, lines) in votes {
+        if !seen_docs.insert(page) {
             continue;
         }
-        distinct.clear();
-        distinct.extend(keys.iter().filter_map(|k| k.hash));
-        for &k in &distinct {
+        for &k in lines {
             *counts.entry(k).or_default() += 1;
         }
     }
@@ -245,18 +278,22 @@ fn title_suffix(title: &str) -> Option<(usize, &str)> {
 /// Removes a site name from titles ("Shooting sends ... - WAFF-TV: News,
 /// Weather and Sports for Huntsville, AL") when at least `min_articles`
 /// titles of the outlet end with it.
-fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], min_articles: usize) {
+fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], earlier: &[Vec<&Trace>], min_articles: usize) {
     // Which titles to cut where: read in parallel (the titles are scattered
     // over the heap; reading them is the cost), cut after.
     let cuts: Vec<(usize, usize)> = groups
         .par_iter()
-        .filter(|m| m.len() >= min_articles)
-        .flat_map_iter(|members| {
+        .zip(earlier)
+        .filter(|(m, earlier)| m.len() + earlier.len() >= min_articles)
+        .flat_map_iter(|(members, earlier)| {
             let suffixes: Vec<(usize, usize, &str)> = members
                 .iter()
                 .filter_map(|&i| staged[i].meta.title.as_deref().and_then(title_suffix).map(|(at, suf)| (i, at, suf)))
                 .collect();
             let mut counts: FastMap<&str, usize> = FastMap::default();
+            for suf in earlier.iter().filter_map(|t| t.title_suffix.as_deref()) {
+                *counts.entry(suf).or_default() += 1;
+            }
             for &(_, _, suf) in &suffixes {
                 *counts.entry(suf).or_default() += 1;
             }

@@ -17,6 +17,7 @@ mod noise;
 mod read;
 mod sentences;
 mod text;
+mod trace;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use dedup::{simhash, NearDuplicates};
 pub use meta::Metadata;
 pub use read::{discover, read_file, InputFormat, RawDoc};
 pub use sentences::{sentence_spans, split_sentences};
+pub use trace::{Prior, Trace};
 
 /// Where a document came from: the file and, for JSONL/CSV, the 1-based line
 /// or record number.
@@ -118,6 +120,10 @@ impl Article {
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub articles: Vec<Article>,
+    /// One per article, in the same order: what later batches need of it.
+    pub traces: Vec<Trace>,
+    /// Records skipped because their id is already in the corpus (an add).
+    pub known: usize,
     pub rejects: Vec<Reject>,
     pub warnings: Vec<Warning>,
     /// Input files read, in the order used.
@@ -158,6 +164,18 @@ pub fn ingest_paths_with_progress(
     opts: &IngestOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Ingested {
+    ingest_paths_onto(paths, opts, &Prior::default(), progress)
+}
+
+/// As [`ingest_paths_with_progress`], for a batch added to a corpus whose
+/// earlier batches left `prior`: their ids are skipped, their lines count
+/// towards each outlet's furniture and their SimHashes towards near-duplicates.
+pub fn ingest_paths_onto(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    prior: &Prior,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Ingested {
     let started = std::time::Instant::now();
     let mut rejects = Vec::new();
     let files = discover(paths, &mut rejects);
@@ -177,7 +195,7 @@ pub fn ingest_paths_with_progress(
         bytes += b;
     }
     tracing::debug!(files = files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");
-    let mut out = ingest_docs(docs, opts);
+    let mut out = ingest_docs_onto(docs, opts, prior);
     rejects.append(&mut out.rejects);
     out.rejects = rejects;
     out.files = files;
@@ -187,9 +205,25 @@ pub fn ingest_paths_with_progress(
 
 /// Ingests documents already read into memory (in the order given).
 pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
+    ingest_docs_onto(docs, opts, &Prior::default())
+}
+
+/// As [`ingest_docs`], onto a corpus whose earlier batches left `prior`.
+pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) -> Ingested {
     let started = std::time::Instant::now();
     compile_patterns();
     let phase = |name: &str| tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{name} done");
+    // 0. Records already in the corpus are not ingested again.
+    let mut known = 0;
+    let docs = if prior.is_empty() {
+        docs
+    } else {
+        let ids: hashed::FastSet<&str> = prior.traces.iter().map(|t| t.id.as_str()).collect();
+        let before = docs.len();
+        let docs: Vec<RawDoc> = docs.into_iter().filter(|d| !ids.contains(d.id.as_str())).collect();
+        known = before - docs.len();
+        docs
+    };
     // 1. Local cleaning and metadata, in parallel, order kept.
     let staged: Vec<Result<furniture::Staged, Reject>> =
         docs.into_par_iter().map(furniture::Staged::new).collect();
@@ -202,13 +236,14 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
         }
     }
     phase("cleaning and metadata");
-    // 2. Site furniture: lines repeated across many articles of one outlet.
-    furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles);
+    // 2. Site furniture: lines repeated across many articles of one outlet
+    //    (the earlier batches' articles included).
+    furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles, &prior.traces);
     phase("furniture");
     // 3. Final text, sentences, language, SimHash.
     let finished: Vec<furniture::Finished> = staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
     let mut articles = Vec::with_capacity(finished.len());
-    let mut simhashes = Vec::with_capacity(finished.len());
+    let mut traces = Vec::with_capacity(finished.len());
     let mut warnings = Vec::new();
     phase("sentences, language, simhash");
     // 4. Duplicate ids: keep the first, reject the rest.
@@ -216,26 +251,31 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
         let mut seen = hashed::FastSet::default();
         finished.iter().map(|f| seen.insert(f.article.id.as_str())).collect()
     };
-    for (furniture::Finished { article: a, warnings: w, simhash }, first) in finished.into_iter().zip(first) {
+    for (furniture::Finished { article: a, warnings: w, mut trace }, first) in finished.into_iter().zip(first) {
         warnings.extend(w);
         if first {
+            if !dedup::long_enough(&a, opts.duplicate_min_words) {
+                trace.simhash = None;
+            }
             articles.push(a);
-            simhashes.push(simhash);
+            traces.push(trace);
         } else {
             let reason = format!("duplicate id {:?}: an earlier record has the same id", a.id);
             rejects.push(Reject { origin: a.origin, id: Some(a.id), reason });
         }
     }
-    // 5. Near-duplicates.
-    let dups = NearDuplicates::with_simhashes(&articles, &simhashes, opts.duplicate_max_distance, opts.duplicate_min_words);
-    for (a, d) in articles.iter_mut().zip(dups.duplicate_of) {
+    // 5. Near-duplicates, of earlier batches' articles too.
+    let ids: Vec<&str> = prior.traces.iter().chain(&traces).map(|t| t.id.as_str()).collect();
+    let hashes: Vec<Option<u64>> = prior.traces.iter().chain(&traces).map(|t| t.simhash).collect();
+    let dups = NearDuplicates::from_hashes(&ids, &hashes, opts.duplicate_max_distance);
+    for (a, d) in articles.iter_mut().zip(dups.duplicate_of.into_iter().skip(prior.traces.len())) {
         a.duplicate_of = d;
     }
     phase("near-duplicates");
     for r in &rejects {
         tracing::debug!(origin = %r.origin, "skipped: {}", r.reason);
     }
-    Ingested { articles, rejects, warnings, files: Vec::new(), bytes: 0 }
+    Ingested { articles, traces, known, rejects, warnings, files: Vec::new(), bytes: 0 }
 }
 
 /// The functions that compile each of the given lazily built patterns (a

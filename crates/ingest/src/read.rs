@@ -37,6 +37,11 @@ impl InputFormat {
             Self::Html => "html",
         }
     }
+
+    /// The inverse of [`InputFormat::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Txt, Self::Jsonl, Self::Csv, Self::Html].into_iter().find(|f| f.as_str() == name)
+    }
 }
 
 /// One document as read, before cleaning.
