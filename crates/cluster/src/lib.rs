@@ -9,6 +9,7 @@ mod config;
 mod graph;
 mod lsh;
 pub mod metrics;
+mod stable;
 mod terms;
 
 use chrono::{Datelike, NaiveDate};
@@ -16,6 +17,7 @@ use rayon::prelude::*;
 
 pub use config::{ClusterConfig, ConfigError};
 pub use graph::average_link;
+pub use stable::{carry_ids, Carried, Change, ChangeRow};
 pub use terms::{terms, TermIndex, TermVector};
 
 /// One article as the cluster stage sees it.
