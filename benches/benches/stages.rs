@@ -67,8 +67,9 @@ fn aggregation(c: &mut Criterion) {
     let mut g = c.benchmark_group("aggregate");
     g.sample_size(10);
     g.throughput(Throughput::Elements(articles.len() as u64));
-    g.bench_function("articles_frame", |b| b.iter(|| aggregate::articles_frame(black_box(&articles), &Default::default()).unwrap()));
-    g.bench_function("sentences_frame", |b| b.iter(|| aggregate::sentences_frame(black_box(&articles)).unwrap()));
+    let stamp = aggregate::Stamp { batch: 1, added_at: "2026-12-01T00:00:00Z".into() };
+    g.bench_function("articles_frame", |b| b.iter(|| aggregate::articles_frame(black_box(&articles), &stamp).unwrap()));
+    g.bench_function("sentences_frame", |b| b.iter(|| aggregate::sentences_frame(black_box(&articles), &stamp).unwrap()));
     g.finish();
 }
 
@@ -87,7 +88,7 @@ fn embedding(c: &mut Criterion) {
     // layout (one single-threaded model worker per core). batch32 with at
     // most 1,024 padded tokens is the product's default.
     for (batch, sorted, tokens) in [(32usize, true, 0usize), (32, true, 1024), (64, true, 0), (64, false, 0), (128, true, 0), (64, true, 1024)] {
-        let mut e = embed::RustBertEmbedder::load(&files, batch, 0).expect("model loads");
+        let mut e = embed::RustBertEmbedder::load(&files, batch, 0, embed::Precision::Auto).expect("model loads");
         e.set_sort_by_length(sorted);
         e.set_batch_tokens(tokens);
         let name = format!("{}{}", if sorted { "sorted" } else { "unsorted" }, if tokens > 0 { format!("-max{tokens}tokens") } else { String::new() });
@@ -99,8 +100,21 @@ fn embedding(c: &mut Criterion) {
     // threads, or one single-threaded model per core.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for threads in [embed::Threads { workers: 1, intra: cores }, embed::Threads { workers: cores, intra: 1 }] {
-        let e = embed::RustBertEmbedder::load_with(&files, 32, threads).expect("model loads");
+        let e = embed::RustBertEmbedder::load_with(&files, 32, threads, embed::Precision::Auto).expect("model loads");
         g.bench_with_input(BenchmarkId::new("layout", format!("{}x{}", threads.workers, threads.intra)), &sentences, |b, s| {
+            b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
+        });
+    }
+    // The number format, with the product's batch settings. bf16 only where
+    // the CPU has bf16 instructions: elsewhere libtorch falls back to its
+    // reference gemm, some 20 times slower than f32 (measured on an AVX2-only
+    // EPYC), which `embed.precision = "auto"` never picks.
+    let precisions: &[embed::Precision] =
+        if embed::native_bf16() { &[embed::Precision::F32, embed::Precision::Bf16] } else { &[embed::Precision::F32] };
+    for &precision in precisions {
+        let mut e = embed::RustBertEmbedder::load(&files, 32, 0, precision).expect("model loads");
+        e.set_batch_tokens(1024);
+        g.bench_with_input(BenchmarkId::new("precision", precision.as_str()), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });
     }

@@ -49,7 +49,9 @@ fn libraries_log_with_tracing_and_never_print() {
         let mut files = Vec::new();
         rust_files(&dir.join("src"), &mut files);
         for f in files {
-            if f.ends_with("main.rs") || bins.contains(&f) {
+            // A binary's own modules live beside its main.rs.
+            let in_bin = bins.iter().any(|b| b.ends_with("main.rs") && b.parent().is_some_and(|d| f.starts_with(d)));
+            if f.ends_with("main.rs") || bins.contains(&f) || in_bin {
                 continue;
             }
             let text = std::fs::read_to_string(&f).unwrap();
@@ -91,6 +93,38 @@ fn ingest_compiles_every_pattern_before_the_first_article() {
             let Some(rest) = line.split("static ").nth(1).filter(|r| r.contains(": LazyLock<")) else { continue };
             let name = rest.split(':').next().unwrap().trim();
             assert!(listed.contains(&name), "{}: {name} is not in the module's COMPILE list", f.display());
+        }
+    }
+}
+
+#[test]
+fn tests_that_read_shared_are_listed_for_plain_clones() {
+    // `cargo xtask test` leaves the tests of xtask/shared-tests.txt out (and
+    // says so) when ../shared is missing. A test file that reads ../shared
+    // must have its tests listed there, and every listed test must exist.
+    let list = std::fs::read_to_string(root().join("xtask/shared-tests.txt")).unwrap();
+    let listed: Vec<(&str, &str)> =
+        list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(|l| l.split_once(' ')).collect();
+    for (binary, test) in &listed {
+        // `ingest::snapshots` is crates/ingest/tests/snapshots.rs.
+        let (krate, file) = binary.split_once("::").unwrap();
+        let text = std::fs::read_to_string(root().join("crates").join(krate).join("tests").join(format!("{file}.rs"))).unwrap();
+        assert!(text.contains(&format!("fn {test}(")), "xtask/shared-tests.txt lists {binary} {test}, which does not exist");
+    }
+    for dir in crates() {
+        let Ok(entries) = std::fs::read_dir(dir.join("tests")) else { continue };
+        let krate = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for e in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            if !text.contains("../shared/datasets") {
+                continue;
+            }
+            let binary = format!("{krate}::{}", e.path().file_stem().unwrap().to_string_lossy());
+            assert!(
+                listed.iter().any(|(b, _)| *b == binary),
+                "{} reads ../shared/datasets but none of its tests is in xtask/shared-tests.txt",
+                e.path().display()
+            );
         }
     }
 }

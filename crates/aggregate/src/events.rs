@@ -97,19 +97,43 @@ fn label(a: &Article) -> String {
     a.headline().chars().take(200).collect()
 }
 
-/// `events.parquet`: one row per event.
+/// A group's stable id and history, for the row of an event or a story
+/// (clusterings number groups 0..n; these are the ids that last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMeta {
+    pub id: u32,
+    /// The batch that first made it.
+    pub first_batch: u32,
+    /// The batch that last changed it, and when.
+    pub batch: u32,
+    pub changed_at: String,
+}
+
+fn meta_columns(meta: &[GroupMeta], key: &str) -> Vec<Column> {
+    vec![
+        Column::new(key.into(), meta.iter().map(|m| m.id).collect::<Vec<_>>()),
+        Column::new("first_batch".into(), meta.iter().map(|m| m.first_batch).collect::<Vec<_>>()),
+        Column::new("batch".into(), meta.iter().map(|m| m.batch).collect::<Vec<_>>()),
+        Column::new("changed_at".into(), meta.iter().map(|m| m.changed_at.as_str()).collect::<Vec<_>>()),
+    ]
+}
+
+/// `events.parquet`: one row per event, by event id. `event` and `story`
+/// are each article's group (0..n); `events` and `stories` their ids.
 pub fn events_frame(
     articles: &[Article],
     vectors: &[Vec<f32>],
     event: &[u32],
     story: &[u32],
-    n_events: usize,
+    events: &[GroupMeta],
+    stories: &[GroupMeta],
 ) -> Result<DataFrame, AggregateError> {
+    let n_events = events.len();
     let gs = groups(event, n_events);
     let keywords = class_keywords(articles, &gs);
     let mut story_of = vec![0u32; n_events];
     for (i, &e) in event.iter().enumerate() {
-        story_of[e as usize] = story[i];
+        story_of[e as usize] = stories[story[i] as usize].id;
     }
     let mut n_articles = Vec::new();
     let mut n_outlets = Vec::new();
@@ -155,8 +179,10 @@ pub fn events_frame(
             s / k as f32
         }));
     }
-    let cols = vec![
-        Column::new("event_id".into(), (0..n_events as u32).collect::<Vec<_>>()),
+    let mut meta = meta_columns(events, "event_id");
+    let history = meta.split_off(1);
+    let mut cols = meta;
+    cols.extend([
         Column::new("story_id".into(), story_of),
         Column::new("n_articles".into(), n_articles),
         Column::new("n_outlets".into(), n_outlets),
@@ -168,58 +194,162 @@ pub fn events_frame(
         list_column("names", name_lists),
         Column::new("representative_id".into(), representative),
         Column::new("mean_similarity".into(), mean_sim),
-    ];
-    DataFrame::new(n_events, cols).map_err(err("events"))
+    ]);
+    cols.extend(history);
+    // Rows by event id.
+    let mut order: Vec<u32> = (0..n_events as u32).collect();
+    order.sort_by_key(|&g| events[g as usize].id);
+    let order = IdxCa::from_vec("".into(), order.into_iter().map(|g| g as IdxSize).collect());
+    DataFrame::new(n_events, cols).map_err(err("events"))?.take(&order).map_err(err("events"))
 }
 
-/// `stories.parquet`: one row per story, its events in date order.
-pub fn stories_frame(articles: &[Article], events: &DataFrame, story: &[u32], n_stories: usize) -> Result<DataFrame, AggregateError> {
-    let gs = groups(story, n_stories);
+/// Days since 1970-01-01 of a `Date` column's values.
+fn days(df: &DataFrame, name: &str, table: &'static str) -> Result<Vec<Option<i32>>, AggregateError> {
+    let c = df.column(name).map_err(err(table))?.cast(&DataType::Int32).map_err(err(table))?;
+    Ok(c.i32().map_err(err(table))?.iter().collect())
+}
+
+fn u32_values(df: &DataFrame, name: &str, table: &'static str) -> Result<Vec<u32>, AggregateError> {
+    Ok(df.column(name).map_err(err(table))?.u32().map_err(err(table))?.iter().map(|x| x.unwrap_or(0)).collect())
+}
+
+fn date_of(days: Option<i32>) -> Option<NaiveDate> {
+    days.map(|d| NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::TimeDelta::days(i64::from(d)))
+}
+
+/// `stories.parquet`: one row per story, by story id, its events in date order.
+pub fn stories_frame(articles: &[Article], events: &DataFrame, story: &[u32], stories: &[GroupMeta]) -> Result<DataFrame, AggregateError> {
+    let t = "stories";
+    let gs = groups(story, stories.len());
     let keywords = class_keywords(articles, &gs);
-    let e = err("stories");
-    // Events per story, ordered by first date (undated last), then id.
-    let ordered = events
-        .clone()
-        .lazy()
-        .sort(["first_date", "event_id"], SortMultipleOptions::default().with_nulls_last(true))
-        .group_by_stable([col("story_id")])
-        .agg([
-            col("event_id").alias("event_ids"),
-            col("n_articles").sum().alias("n_articles"),
-            col("first_date").min(),
-            col("last_date").max(),
-            col("label").sort_by([col("n_articles")], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true)).first().alias("label"),
-        ])
-        .sort(["story_id"], Default::default())
-        .collect()
-        .map_err(&e)?;
-    let mut df = ordered;
-    df.with_column(Column::new("keywords".into(), list_column("keywords", keywords).take_materialized_series()))
-        .map_err(&e)?;
-    let n_events = df.column("event_ids").map_err(&e)?.list().map_err(&e)?.lst_lengths();
-    df.with_column(Column::new("n_events".into(), n_events.into_series())).map_err(&e)?;
-    Ok(df)
+    let event_id = u32_values(events, "event_id", t)?;
+    let story_id = u32_values(events, "story_id", t)?;
+    let n_articles = u32_values(events, "n_articles", t)?;
+    let (first, last) = (days(events, "first_date", t)?, days(events, "last_date", t)?);
+    let labels: Vec<String> =
+        events.column("label").map_err(err(t))?.str().map_err(err(t))?.iter().map(|l| l.unwrap_or("").to_string()).collect();
+    let slot: HashMap<u32, usize> = stories.iter().enumerate().map(|(g, m)| (m.id, g)).collect();
+    // Each story's events (rows of `events`), by first date (undated last), then id.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); stories.len()];
+    for (r, sid) in story_id.iter().enumerate() {
+        if let Some(&g) = slot.get(sid) {
+            members[g].push(r);
+        }
+    }
+    for m in &mut members {
+        m.sort_by_key(|&r| (first[r].is_none(), first[r], event_id[r]));
+    }
+    let mut order: Vec<usize> = (0..stories.len()).collect();
+    order.sort_by_key(|&g| stories[g].id);
+    let mut ids = ListPrimitiveChunkedBuilder::<UInt32Type>::new("event_ids".into(), stories.len(), event_id.len(), DataType::UInt32);
+    let (mut n, mut f, mut l, mut label, mut n_events) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &g in &order {
+        let m = &members[g];
+        ids.append_slice(&m.iter().map(|&r| event_id[r]).collect::<Vec<_>>());
+        n.push(m.iter().map(|&r| n_articles[r]).sum::<u32>());
+        f.push(date_of(m.iter().filter_map(|&r| first[r]).min()));
+        l.push(date_of(m.iter().filter_map(|&r| last[r]).max()));
+        // The largest event's label (the earliest of equally large ones).
+        let biggest = m.iter().copied().fold(None::<usize>, |b, r| match b {
+            Some(x) if n_articles[x] >= n_articles[r] => Some(x),
+            _ => Some(r),
+        });
+        label.push(biggest.map_or(String::new(), |r| labels[r].clone()));
+        n_events.push(m.len() as u32);
+    }
+    let meta: Vec<GroupMeta> = order.iter().map(|&g| stories[g].clone()).collect();
+    let mut meta_cols = meta_columns(&meta, "story_id");
+    let history = meta_cols.split_off(1);
+    let mut cols = meta_cols;
+    cols.extend([
+        ids.finish().into_series().into(),
+        Column::new("n_articles".into(), n),
+        date_column("first_date", &f).map_err(err(t))?,
+        date_column("last_date", &l).map_err(err(t))?,
+        Column::new("label".into(), label),
+    ]);
+    cols.extend(history);
+    cols.push(list_column("keywords", order.iter().map(|&g| keywords[g].clone()).collect()));
+    cols.push(Column::new("n_events".into(), n_events));
+    DataFrame::new(stories.len(), cols).map_err(err(t))
 }
 
-/// `timeline.parquet`: per day and story, articles published and events that began.
-pub fn timeline_frame(articles_df: &DataFrame, events: &DataFrame) -> Result<DataFrame, AggregateError> {
-    let e = err("timeline");
-    let per_day = articles_df
-        .clone()
-        .lazy()
-        .filter(col("date").is_not_null())
-        .group_by([col("date"), col("story_id")])
-        .agg([len().cast(DataType::UInt32).alias("n_articles")]);
-    let new_events = events
-        .clone()
-        .lazy()
-        .filter(col("first_date").is_not_null())
-        .group_by([col("first_date").alias("date"), col("story_id")])
-        .agg([len().cast(DataType::UInt32).alias("new_events")]);
-    per_day
-        .join(new_events, [col("date"), col("story_id")], [col("date"), col("story_id")], JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
-        .with_columns([col("n_articles").fill_null(lit(0u32)), col("new_events").fill_null(lit(0u32))])
-        .sort(["date", "story_id"], Default::default())
-        .collect()
-        .map_err(e)
+/// `timeline.parquet`: per day and story, articles published and events
+/// that began. `dates` and `story_ids` are per article.
+pub fn timeline_frame(dates: &[Option<NaiveDate>], story_ids: &[u32], events: &DataFrame) -> Result<DataFrame, AggregateError> {
+    let t = "timeline";
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let mut days_of: std::collections::BTreeMap<(i32, u32), (u32, u32)> = std::collections::BTreeMap::new();
+    for (d, &s) in dates.iter().zip(story_ids) {
+        if let Some(d) = d {
+            days_of.entry(((*d - epoch).num_days() as i32, s)).or_default().0 += 1;
+        }
+    }
+    let first = days(events, "first_date", t)?;
+    for (d, s) in first.iter().zip(u32_values(events, "story_id", t)?) {
+        if let Some(d) = d {
+            days_of.entry((*d, s)).or_default().1 += 1;
+        }
+    }
+    let date: Vec<Option<NaiveDate>> = days_of.keys().map(|&(d, _)| date_of(Some(d))).collect();
+    DataFrame::new(
+        days_of.len(),
+        vec![
+            date_column("date", &date).map_err(err(t))?,
+            Column::new("story_id".into(), days_of.keys().map(|k| k.1).collect::<Vec<_>>()),
+            Column::new("n_articles".into(), days_of.values().map(|v| v.0).collect::<Vec<_>>()),
+            Column::new("new_events".into(), days_of.values().map(|v| v.1).collect::<Vec<_>>()),
+        ],
+    )
+    .map_err(err(t))
+}
+
+/// `article_events.parquet`: each article's event and story, and the batch
+/// (and time) in which it last got them.
+pub fn article_events_frame(
+    ids: &[&str],
+    event_ids: &[u32],
+    story_ids: &[u32],
+    batch: &[u32],
+    changed_at: &[&str],
+) -> Result<DataFrame, AggregateError> {
+    DataFrame::new(
+        ids.len(),
+        vec![
+            Column::new("article_id".into(), ids),
+            Column::new("event_id".into(), event_ids),
+            Column::new("story_id".into(), story_ids),
+            Column::new("batch".into(), batch),
+            Column::new("changed_at".into(), changed_at),
+        ],
+    )
+    .map_err(err("article_events"))
+}
+
+/// One row of `changes.parquet`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    /// `event` or `story`.
+    pub level: &'static str,
+    pub id: u32,
+    /// `new`, `grew`, `shrank`, `merged` (into `other_id`) or `split` (from `other_id`).
+    pub change: &'static str,
+    pub other_id: Option<u32>,
+    /// Articles in it now (0 for one merged away).
+    pub n_articles: u32,
+}
+
+/// `changes.parquet`: the events and stories this run or add touched.
+pub fn changes_frame(rows: &[ChangeRecord], stamp: &crate::Stamp) -> Result<DataFrame, AggregateError> {
+    stamp.on(
+        vec![
+            Column::new("level".into(), rows.iter().map(|r| r.level).collect::<Vec<_>>()),
+            Column::new("id".into(), rows.iter().map(|r| r.id).collect::<Vec<_>>()),
+            Column::new("change".into(), rows.iter().map(|r| r.change).collect::<Vec<_>>()),
+            Column::new("other_id".into(), rows.iter().map(|r| r.other_id).collect::<Vec<_>>()),
+            Column::new("n_articles".into(), rows.iter().map(|r| r.n_articles).collect::<Vec<_>>()),
+        ],
+        rows.len(),
+        "changes",
+    )
 }

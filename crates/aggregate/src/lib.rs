@@ -5,12 +5,16 @@
 
 mod atomic;
 mod events;
+mod read_parts;
+mod run_dir;
 mod tables;
 
-pub use atomic::{stage, stage_parquet, write_atomic, write_parquet, Staged};
-pub use events::{events_frame, stories_frame, timeline_frame};
+pub use atomic::{stage, stage_parquet, write_atomic, write_parquet, Staged, StagedParquet};
+pub use events::{article_events_frame, changes_frame, events_frame, stories_frame, timeline_frame, ChangeRecord, GroupMeta};
+pub use run_dir::{writer_key, Commit, RunDir, PART_TABLES, WHOLE_TABLES};
+pub use read_parts::{read_articles, read_assignments, read_embeddings, read_group_history, read_traces, Assignment, Vectors};
 pub use tables::{
-    articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, ArticleExtras,
+    articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, traces_frame, Stamp,
 };
 
 /// Errors of the aggregate stage.
@@ -20,6 +24,8 @@ pub enum AggregateError {
     Io { path: std::path::PathBuf, source: std::io::Error },
     #[error("cannot build table {table}: {source}")]
     Polars { table: &'static str, source: polars::error::PolarsError },
+    #[error("cannot read {path}: {source}")]
+    Read { path: std::path::PathBuf, source: polars::error::PolarsError },
 }
 pub use polars::prelude::DataFrame;
 

@@ -10,11 +10,26 @@ pub(crate) fn err(table: &'static str) -> impl Fn(PolarsError) -> AggregateError
     move |source| AggregateError::Polars { table, source }
 }
 
-/// Per-article values computed after ingestion (clustering results).
-#[derive(Debug, Clone, Default)]
-pub struct ArticleExtras {
-    pub event_id: Vec<Option<u32>>,
-    pub story_id: Vec<Option<u32>>,
+/// Which batch of a growing run a row came with, and when: every table's
+/// rows carry both (`batch`, `added_at`), so "what changed today" is a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// 1 for a run's first batch, then one more per add.
+    pub batch: u32,
+    /// When the batch was added (UTC, RFC 3339 to the second).
+    pub added_at: String,
+}
+
+impl Stamp {
+    fn columns(&self, n: usize) -> [Column; 2] {
+        [Column::new("batch".into(), vec![self.batch; n]), Column::new("added_at".into(), vec![self.added_at.as_str(); n])]
+    }
+
+    /// `df` with the stamp's two columns appended.
+    pub(crate) fn on(&self, mut cols: Vec<Column>, n: usize, table: &'static str) -> Result<DataFrame, AggregateError> {
+        cols.extend(self.columns(n));
+        DataFrame::new(n, cols).map_err(err(table))
+    }
 }
 
 fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
@@ -27,13 +42,13 @@ pub(crate) fn date_column(name: &str, dates: &[Option<chrono::NaiveDate>]) -> Re
     Column::new(name.into(), days).cast(&DataType::Date)
 }
 
-/// `articles.parquet`: one row per ingested article, keyed by the input id.
-pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<DataFrame, AggregateError> {
+/// `articles/`: one row per ingested article, keyed by the input id.
+pub fn articles_frame(articles: &[Article], stamp: &Stamp) -> Result<DataFrame, AggregateError> {
     let s = |f: &dyn Fn(&Article) -> Option<String>| articles.iter().map(f).collect::<Vec<Option<String>>>();
     let u = |f: &dyn Fn(&Article) -> u32| articles.iter().map(f).collect::<Vec<u32>>();
     let dates: Vec<Option<chrono::NaiveDate>> = articles.iter().map(|a| a.date).collect();
     let date = date_column("date", &dates).map_err(err("articles"))?;
-    let mut cols = vec![
+    let cols = vec![
         Column::new("id".into(), articles.iter().map(|a| a.id.clone()).collect::<Vec<_>>()),
         Column::new("source_file".into(), articles.iter().map(|a| a.origin.file.display().to_string()).collect::<Vec<_>>()),
         Column::new("source_record".into(), articles.iter().map(|a| a.origin.record).collect::<Vec<_>>()),
@@ -57,15 +72,11 @@ pub fn articles_frame(articles: &[Article], extras: &ArticleExtras) -> Result<Da
         Column::new("removed_byline".into(), u(&|a| a.removed.byline)),
         Column::new("raw_bytes".into(), articles.iter().map(|a| a.raw_bytes as u64).collect::<Vec<_>>()),
     ];
-    if !extras.event_id.is_empty() {
-        cols.push(Column::new("event_id".into(), extras.event_id.clone()));
-        cols.push(Column::new("story_id".into(), extras.story_id.clone()));
-    }
-    DataFrame::new(articles.len(), cols).map_err(err("articles"))
+    stamp.on(cols, articles.len(), "articles")
 }
 
-/// `sentences.parquet`: article id, sentence index, text.
-pub fn sentences_frame(articles: &[Article]) -> Result<DataFrame, AggregateError> {
+/// `sentences/`: article id, sentence index, text.
+pub fn sentences_frame(articles: &[Article], stamp: &Stamp) -> Result<DataFrame, AggregateError> {
     let n: usize = articles.iter().map(|a| a.sentence_spans.len()).sum();
     let mut ids = Vec::with_capacity(n);
     let mut idx = Vec::with_capacity(n);
@@ -77,25 +88,21 @@ pub fn sentences_frame(articles: &[Article]) -> Result<DataFrame, AggregateError
             text.push(s);
         }
     }
-    DataFrame::new(
-        n,
-        vec![Column::new("article_id".into(), ids), Column::new("index".into(), idx), Column::new("text".into(), text)],
-    )
-    .map_err(err("sentences"))
+    stamp.on(vec![Column::new("article_id".into(), ids), Column::new("index".into(), idx), Column::new("text".into(), text)], n, "sentences")
 }
 
-/// `rejects.parquet`: every skipped input item with file, line/record and reason.
-pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame, AggregateError> {
-    DataFrame::new(
-        rejects.len(),
+/// `rejects/`: every skipped input item with file, line/record and reason.
+pub fn rejects_frame(rejects: &[Reject], stamp: &Stamp) -> Result<DataFrame, AggregateError> {
+    stamp.on(
         vec![
             Column::new("file".into(), rejects.iter().map(|r| r.origin.file.display().to_string()).collect::<Vec<_>>()),
             Column::new("record".into(), rejects.iter().map(|r| r.origin.record).collect::<Vec<_>>()),
             Column::new("id".into(), rejects.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
             Column::new("reason".into(), rejects.iter().map(|r| r.reason.clone()).collect::<Vec<_>>()),
         ],
+        rejects.len(),
+        "rejects",
     )
-    .map_err(err("rejects"))
 }
 
 /// A column of fixed-size f32 vectors (`Array(Float32, dim)`).
@@ -114,21 +121,65 @@ fn vector_column<V: AsRef<[f32]>>(name: &str, vectors: &[V], dim: usize) -> Resu
     Ok(s.reshape_array(&[ReshapeDimension::Infer, ReshapeDimension::new(dim as i64)])?.into())
 }
 
-/// `embeddings.parquet`: one article vector per article.
-pub fn embeddings_frame<V: AsRef<[f32]>>(ids: &[&str], vectors: &[V], dim: usize) -> Result<DataFrame, AggregateError> {
+/// `embeddings/`: one row per article: its vector and the vectors of its
+/// title and lead sentences (`lead_vectors`, `dim` floats each, one after the
+/// other), which is all clustering reads of an article's embeddings.
+pub fn embeddings_frame<V: AsRef<[f32]>>(
+    ids: &[&str],
+    vectors: &[V],
+    leads: &[Vec<Vec<f32>>],
+    dim: usize,
+    stamp: &Stamp,
+) -> Result<DataFrame, AggregateError> {
     let vec = vector_column("vector", vectors, dim).map_err(err("embeddings"))?;
-    DataFrame::new(ids.len(), vec![Column::new("article_id".into(), ids), vec]).map_err(err("embeddings"))
+    let mut b = ListPrimitiveChunkedBuilder::<Float32Type>::new(
+        "lead_vectors".into(),
+        ids.len(),
+        leads.iter().map(|l| l.len() * dim).sum(),
+        DataType::Float32,
+    );
+    for l in leads {
+        let flat: Vec<f32> = l.iter().flat_map(|v| v.iter().copied()).collect();
+        b.append_slice(&flat);
+    }
+    let leads = b.finish().into_series().into();
+    stamp.on(vec![Column::new("article_id".into(), ids), vec, leads], ids.len(), "embeddings")
 }
 
-/// `sentence_embeddings.parquet`: one vector per sentence (index 0 is the
+/// `sentence_embeddings/`: one vector per sentence (index 0 is the
 /// first body sentence; the title, when embedded, has index -1).
 pub fn sentence_embeddings_frame<V: AsRef<[f32]>>(
     ids: &[&str],
     index: &[i32],
     vectors: &[V],
     dim: usize,
+    stamp: &Stamp,
 ) -> Result<DataFrame, AggregateError> {
     let vec = vector_column("vector", vectors, dim).map_err(err("sentence_embeddings"))?;
-    DataFrame::new(ids.len(), vec![Column::new("article_id".into(), ids), Column::new("index".into(), index), vec])
-        .map_err(err("sentence_embeddings"))
+    stamp.on(vec![Column::new("article_id".into(), ids), Column::new("index".into(), index), vec], ids.len(), "sentence_embeddings")
+}
+
+/// `traces/`: what later batches need of each article (see [`ingest::Trace`]).
+pub fn traces_frame(traces: &[ingest::Trace], stamp: &Stamp) -> Result<DataFrame, AggregateError> {
+    let mut lines = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
+        "lines".into(),
+        traces.len(),
+        traces.iter().map(|t| t.lines.len()).sum(),
+        DataType::UInt64,
+    );
+    for t in traces {
+        lines.append_slice(&t.lines);
+    }
+    stamp.on(
+        vec![
+            Column::new("article_id".into(), traces.iter().map(|t| t.id.as_str()).collect::<Vec<_>>()),
+            Column::new("outlet".into(), traces.iter().map(|t| t.outlet.as_deref()).collect::<Vec<_>>()),
+            lines.finish().into_series().into(),
+            Column::new("page".into(), traces.iter().map(|t| t.page).collect::<Vec<_>>()),
+            Column::new("title_suffix".into(), traces.iter().map(|t| t.title_suffix.as_deref()).collect::<Vec<_>>()),
+            Column::new("simhash".into(), traces.iter().map(|t| t.simhash).collect::<Vec<_>>()),
+        ],
+        traces.len(),
+        "traces",
+    )
 }

@@ -75,3 +75,114 @@ pub fn score_run(articles: &[Article], events: &[u32], gold: &Gold) -> (Scores, 
     }
     (score(&pred, &truth), missing.len())
 }
+
+/// How `eval --batches` cuts a labelled corpus into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchPlan {
+    /// One batch per ISO week of the records' dates, in date order; undated
+    /// records go with the first batch.
+    Week,
+    /// This many batches of records in a random (but fixed: by a hash of
+    /// each id) order.
+    Random(usize),
+}
+
+impl std::str::FromStr for BatchPlan {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "week" => Ok(Self::Week),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Self::Random(n)),
+                _ => Err(format!("--batches {s}: expected `week` or a number of batches")),
+            },
+        }
+    }
+}
+
+/// The lines of the JSONL file at `path`, cut into batches by `plan`
+/// (empty batches dropped).
+pub fn split_batches(path: &Path, plan: BatchPlan) -> Result<Vec<Vec<String>>, PipelineError> {
+    let err = |reason: String| PipelineError::Gold { path: path.to_path_buf(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let mut records: Vec<(String, Option<chrono::NaiveDate>, &str)> = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
+        let id = match &v["id"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let date = v["date"].as_str().and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok());
+        records.push((id, date, line));
+    }
+    let mut batches: Vec<Vec<String>> = match plan {
+        BatchPlan::Week => {
+            use chrono::Datelike;
+            let mut weeks: std::collections::BTreeMap<Option<(i32, u32)>, Vec<String>> = std::collections::BTreeMap::new();
+            for (_, date, line) in &records {
+                let week = date.map(|d| (d.iso_week().year(), d.iso_week().week()));
+                weeks.entry(week).or_default().push(line.to_string());
+            }
+            // Undated records join the first week.
+            let undated = weeks.remove(&None).unwrap_or_default();
+            let mut out: Vec<Vec<String>> = weeks.into_values().collect();
+            match out.first_mut() {
+                Some(first) => {
+                    let dated = std::mem::replace(first, undated);
+                    first.extend(dated);
+                }
+                None => out.push(undated),
+            }
+            out
+        }
+        BatchPlan::Random(n) => {
+            // FNV-1a of the id: a fixed shuffle, independent of the file order.
+            let hash = |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            let mut order: Vec<usize> = (0..records.len()).collect();
+            order.sort_by_key(|&i| (hash(&records[i].0), i));
+            let mut out = vec![Vec::new(); n];
+            for (k, &i) in order.iter().enumerate() {
+                out[k * n / records.len().max(1)].push(records[i].2.to_string());
+            }
+            out
+        }
+    };
+    batches.retain(|b| !b.is_empty());
+    Ok(batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(lines: &[(&str, Option<&str>)]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for (id, date) in lines {
+            let line = serde_json::json!({"id": id, "event": "e", "date": date, "text": "x"}).to_string();
+            std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()).unwrap();
+        }
+        f
+    }
+
+    #[test]
+    fn weekly_batches_follow_the_calendar() {
+        let f = corpus(&[("a", Some("2021-01-06")), ("b", Some("2021-01-04")), ("c", None), ("d", Some("2021-01-12")), ("e", Some("2021-01-05"))]);
+        let b = split_batches(f.path(), BatchPlan::Week).unwrap();
+        let ids: Vec<Vec<String>> =
+            b.iter().map(|x| x.iter().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect()).collect();
+        assert_eq!(ids, vec![vec!["c", "a", "b", "e"], vec!["d"]], "undated with the first week; weeks in order");
+    }
+
+    #[test]
+    fn random_batches_are_fixed_and_even() {
+        let lines: Vec<(String, Option<&str>)> = (0..25).map(|i| (format!("id{i}"), None)).collect();
+        let refs: Vec<(&str, Option<&str>)> = lines.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+        let f = corpus(&refs);
+        let a = split_batches(f.path(), BatchPlan::Random(10)).unwrap();
+        assert_eq!(a.len(), 10);
+        assert!(a.iter().all(|b| (2..=3).contains(&b.len())));
+        assert_eq!(a, split_batches(f.path(), BatchPlan::Random(10)).unwrap());
+        assert_eq!("7".parse::<BatchPlan>(), Ok(BatchPlan::Random(7)));
+        assert!("0".parse::<BatchPlan>().is_err());
+    }
+}

@@ -1,17 +1,18 @@
 //! Writing a run's tables and its manifest.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use aggregate::{stage, stage_parquet, Staged};
-use ingest::{Article, Reject};
+use aggregate::{Commit, RunDir, Stamp, StagedParquet};
+use ingest::{Article, Reject, Trace};
 
-use crate::run::{ids, Embedded};
+use crate::ids::Ids;
+use crate::run::Embedded;
 use crate::{PipelineError, Settings};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputFile {
     pub path: String,
     pub bytes: u64,
@@ -32,28 +33,62 @@ impl InputFile {
     }
 }
 
-/// `manifest.json`: what produced a run's outputs.
-#[derive(Debug, Clone, Serialize)]
+/// One batch of a run: the run's first, or an add.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub batch: u32,
+    pub added_at: String,
+    /// The writer key in its parts' names (`b<batch>-<writer>.parquet`).
+    pub writer: String,
+    pub inputs: Vec<InputFile>,
+    /// Articles it added.
+    pub articles: usize,
+    /// Records it skipped because their id was already in the run.
+    pub known: usize,
+    pub rejects: usize,
+    pub warnings: usize,
+    /// Seconds per stage: ingest, embed (this batch only), read (the
+    /// earlier batches' parts), cluster and aggregate (the whole corpus).
+    pub seconds: Vec<(String, f64)>,
+    /// Peak resident memory of the process, in MiB (Linux; null elsewhere).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// `manifest.json`: what produced a run's outputs, batch by batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub tool: String,
     pub version: String,
     pub git_revision: Option<String>,
+    /// When the run's first batch started.
     pub started_at: String,
+    /// The settings of the latest batch.
     pub settings: Settings,
     pub settings_hash: String,
     pub model_sha256: String,
+    /// The precision the model computed in: `f32` or `bf16` (`embed.precision`
+    /// in `settings` may say `auto`; this is what `auto` became).
+    pub embed_precision: String,
+    /// The latest batch's input files.
     pub inputs: Vec<InputFile>,
+    /// Rows of each table of the whole run.
     pub rows: Vec<(String, usize)>,
+    /// The latest batch's seconds per stage.
     pub seconds: Vec<(String, f64)>,
     pub warnings: usize,
     pub rejects: usize,
     pub threads: usize,
-    /// Peak resident memory of the process so far, in MiB (Linux; null elsewhere).
+    /// Peak resident memory of the latest batch's process, in MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Every batch, first to latest.
+    pub batches: Vec<BatchRecord>,
+    /// The next event and story ids never used in this run.
+    pub next_event_id: u32,
+    pub next_story_id: u32,
 }
 
 /// VmHWM from /proc/self/status.
-fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -66,110 +101,127 @@ fn git_revision() -> Option<String> {
 }
 
 impl Manifest {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        started: chrono::DateTime<chrono::Utc>,
+    /// The manifest after `batch`, on top of the `previous` one.
+    pub(crate) fn new(
+        previous: Option<Manifest>,
+        batch: BatchRecord,
         settings: &Settings,
-        model_sha256: &str,
-        inputs: Vec<InputFile>,
+        embedded: &Embedded,
         rows: Vec<(String, usize)>,
-        seconds: Vec<(&str, f64)>,
-        warnings: usize,
-        rejects: usize,
+        next_event_id: u32,
+        next_story_id: u32,
     ) -> Self {
+        let (started_at, mut batches, before) = match previous {
+            Some(m) => (m.started_at, m.batches, m.rows),
+            None => (batch.added_at.clone(), Vec::new(), Vec::new()),
+        };
+        // A part table's rows are the earlier batches' plus this one's.
+        let rows = rows
+            .into_iter()
+            .map(|(name, n)| {
+                let earlier = if aggregate::PART_TABLES.contains(&name.as_str()) {
+                    before.iter().find(|(b, _)| *b == name).map_or(0, |(_, n)| *n)
+                } else {
+                    0
+                };
+                (name, n + earlier)
+            })
+            .collect();
+        let inputs = batch.inputs.clone();
+        let (seconds, warnings, rejects, peak) = (batch.seconds.clone(), batch.warnings, batch.rejects, batch.peak_rss_mib);
+        batches.push(batch);
         Self {
             tool: "storyline".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             git_revision: git_revision(),
-            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started_at,
             settings: settings.clone(),
             settings_hash: settings.hash(),
-            model_sha256: model_sha256.into(),
+            model_sha256: embedded.model_id.clone(),
+            embed_precision: embedded.precision.to_string(),
             inputs,
             rows,
-            seconds: seconds.into_iter().map(|(s, t)| (s.to_string(), t)).collect(),
+            seconds,
             warnings,
             rejects,
             threads: rayon::current_num_threads(),
-            peak_rss_mib: peak_rss_mib(),
+            peak_rss_mib: peak,
+            batches,
+            next_event_id,
+            next_story_id,
         }
     }
 
-    /// Stages manifest.json (committed with the tables, last).
-    pub(crate) fn stage(&self, path: &Path) -> Result<Staged, PipelineError> {
-        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        Ok(stage(path, |f| std::io::Write::write_all(f, &json))?)
-    }
-}
-
-/// The tables of a run, written and synced but not yet in place.
-pub(crate) struct StagedOutputs {
-    pub counts: Vec<(String, usize)>,
-    files: Vec<Staged>,
-}
-
-impl StagedOutputs {
-    /// Renames every staged file over its target, `last` (the manifest)
-    /// after the tables: until then the previous run's outputs are whole.
-    pub fn commit(self, last: Staged) -> Result<(), PipelineError> {
-        for f in self.files.into_iter().chain([last]) {
-            f.commit()?;
+    /// The manifest of the run in `dir`, if there is one of this layout.
+    pub fn read(dir: &Path) -> Result<Option<Self>, PipelineError> {
+        let path = dir.join("manifest.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<Self>(&bytes) {
+                Ok(m) => Ok(Some(m)),
+                Err(e) => {
+                    tracing::debug!(path = %path.display(), error = %e, "manifest.json is not of this layout");
+                    Err(PipelineError::OldLayout { run: dir.to_path_buf() })
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(PipelineError::Io { path, source }),
         }
-        Ok(())
+    }
+
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 }
 
-/// Stages every parquet table of a run (nothing replaces an old output
-/// unless all of them were written: a full disk leaves the last run whole).
-pub(crate) fn write_outputs(
-    out: &Path,
-    articles: &[Article],
+/// Stages every table of a run or an add into `commit`: the new batch's
+/// parts (its sentence vectors are already in `sentence_part`) and the
+/// whole-corpus tables. Returns the rows of each table: of this batch's
+/// part for part tables, of the whole table for the others.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage_outputs(
+    commit: &mut Commit,
+    dir: &RunDir,
+    writer: &str,
+    stamp: &Stamp,
+    corpus: &[Article],
+    n_earlier: usize,
     rejects: &[Reject],
+    traces: &[Trace],
     embedded: &Embedded,
     clustering: &cluster::Clustering,
-) -> Result<StagedOutputs, PipelineError> {
-    std::fs::create_dir_all(out).map_err(|source| PipelineError::Io { path: out.to_path_buf(), source })?;
-    remove_stale_temporaries(out);
-    let mut counts = Vec::new();
-    let mut files = Vec::new();
-    let mut put = |name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
-        let p: PathBuf = out.join(name);
-        counts.push((name.to_string(), df.height()));
-        files.push(stage_parquet(&p, &mut df)?);
+    ids: &Ids,
+    sentence_part: StagedParquet,
+) -> Result<Vec<(String, usize)>, PipelineError> {
+    let batch = &corpus[n_earlier..];
+    let part = |table: &str| dir.part_path(table, stamp.batch, writer);
+    let mut rows: Vec<(String, usize)> = Vec::new();
+    let mut put = |commit: &mut Commit, path: std::path::PathBuf, name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
+        rows.push((name.to_string(), df.height()));
+        commit.add(aggregate::stage_parquet(&path, &mut df)?);
         Ok(())
     };
-    let extras = aggregate::ArticleExtras {
-        event_id: clustering.event.iter().map(|&e| Some(e)).collect(),
-        story_id: clustering.story.iter().map(|&s| Some(s)).collect(),
-    };
-    let articles_df = aggregate::articles_frame(articles, &extras)?;
-    let events = aggregate::events_frame(articles, &embedded.articles, &clustering.event, &clustering.story, clustering.n_events)?;
-    let stories = aggregate::stories_frame(articles, &events, &clustering.story, clustering.n_stories)?;
-    let timeline = aggregate::timeline_frame(&articles_df, &events)?;
-    put("articles.parquet", articles_df)?;
-    put("events.parquet", events)?;
-    put("stories.parquet", stories)?;
-    put("timeline.parquet", timeline)?;
-    put("sentences.parquet", aggregate::sentences_frame(articles)?)?;
-    put("rejects.parquet", aggregate::rejects_frame(rejects)?)?;
-    let ids = ids(articles);
-    put("embeddings.parquet", aggregate::embeddings_frame(&ids, &embedded.articles, embedded.dim)?)?;
-    let s_ids: Vec<&str> = embedded.sentences.iter().map(|(i, _, _)| ids[*i]).collect();
-    let s_idx: Vec<i32> = embedded.sentences.iter().map(|(_, j, _)| *j).collect();
-    let s_vec: Vec<&[f32]> = embedded.sentences.iter().map(|(_, _, v)| v.as_slice()).collect();
-    put("sentence_embeddings.parquet", aggregate::sentence_embeddings_frame(&s_ids, &s_idx, &s_vec, embedded.dim)?)?;
-    Ok(StagedOutputs { counts, files })
-}
-
-/// Removes temporary files a killed run left behind (`.NAME.XXXX.tmp`, see
-/// `aggregate::write_atomic`); the finished files they were to replace are intact.
-fn remove_stale_temporaries(out: &Path) {
-    let Ok(entries) = std::fs::read_dir(out) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.ends_with(".tmp") {
-            tracing::info!(file = %e.path().display(), "removing a temporary file left by an interrupted run");
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    let batch_ids: Vec<&str> = batch.iter().map(|a| a.id.as_str()).collect();
+    put(commit, part("articles"), "articles", aggregate::articles_frame(batch, stamp)?)?;
+    put(commit, part("sentences"), "sentences", aggregate::sentences_frame(batch, stamp)?)?;
+    let (vectors, leads) = (&embedded.articles[n_earlier..], &embedded.leads[n_earlier..]);
+    put(commit, part("embeddings"), "embeddings", aggregate::embeddings_frame(&batch_ids, vectors, leads, embedded.dim, stamp)?)?;
+    commit.add(sentence_part.finish()?);
+    put(commit, part("rejects"), "rejects", aggregate::rejects_frame(rejects, stamp)?)?;
+    put(commit, part("traces"), "traces", aggregate::traces_frame(traces, stamp)?)?;
+    // The whole corpus.
+    let events = aggregate::events_frame(corpus, &embedded.articles, &clustering.event, &clustering.story, &ids.events, &ids.stories)?;
+    let stories = aggregate::stories_frame(corpus, &events, &clustering.story, &ids.stories)?;
+    let dates: Vec<Option<chrono::NaiveDate>> = corpus.iter().map(|a| a.date).collect();
+    let timeline = aggregate::timeline_frame(&dates, &ids.story_of, &events)?;
+    let all_ids: Vec<&str> = corpus.iter().map(|a| a.id.as_str()).collect();
+    let at: Vec<&str> = ids.assigned_at.iter().map(String::as_str).collect();
+    let article_events = aggregate::article_events_frame(&all_ids, &ids.event_of, &ids.story_of, &ids.assigned_batch, &at)?;
+    let root = dir.root();
+    put(commit, root.join("events.parquet"), "events", events)?;
+    put(commit, root.join("stories.parquet"), "stories", stories)?;
+    put(commit, root.join("timeline.parquet"), "timeline", timeline)?;
+    put(commit, root.join("article_events.parquet"), "article_events", article_events)?;
+    put(commit, root.join("changes.parquet"), "changes", aggregate::changes_frame(&ids.changes, stamp)?)?;
+    rows.sort();
+    Ok(rows)
 }

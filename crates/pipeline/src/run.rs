@@ -1,12 +1,21 @@
-//! One run of the pipeline over a set of inputs into an output folder.
+//! A run, and an add: ingest -> embed -> cluster -> aggregate into a run
+//! folder that grows by parts (see `aggregate::RunDir`).
+//!
+//! A run is an add into an empty folder: it replaces whatever the folder
+//! held. An add ingests and embeds only the new batch, writes its parts,
+//! clusters the whole corpus (reading the earlier batches' articles and
+//! vectors back from their parts) and carries the earlier event and story
+//! ids over (`cluster::carry_ids`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use aggregate::{RunDir, Stamp, StagedParquet};
 use embed::{embed_cached, Embedder, EmbeddingCache, ModelFiles, RustBertEmbedder};
 use ingest::Article;
 
-use crate::manifest::{InputFile, Manifest};
+use crate::manifest::{BatchRecord, InputFile, Manifest};
 use crate::{PipelineError, Progress, Settings};
 
 /// Where a run reads and writes.
@@ -15,21 +24,33 @@ pub struct RunOptions {
     pub inputs: Vec<PathBuf>,
     pub out: PathBuf,
     pub model_dir: PathBuf,
-    /// Embedding cache folder; `None` keeps the cache in memory only.
+    /// Embedding cache folder; `None` keeps no cache.
     pub cache_dir: Option<PathBuf>,
     /// libtorch intra-op threads for the model (0: libtorch's default).
     pub model_threads: usize,
 }
 
-/// What a run produced, for the summary and for evaluation.
+/// What a run or an add produced, for the summary and for evaluation.
 pub struct RunReport {
+    /// The whole corpus, earlier batches first.
     pub articles: Vec<Article>,
+    /// Articles this batch added (the last `added` of `articles`).
+    pub added: usize,
+    /// Input records skipped because their id was already in the run.
+    pub known: usize,
+    /// This batch's rejects.
     pub rejects: Vec<ingest::Reject>,
     pub warnings: usize,
+    /// Groups (0..n) of the whole corpus.
     pub clustering: cluster::Clustering,
+    /// Each article's event and story id (the ids that last across adds).
+    pub event_ids: Vec<u32>,
+    pub story_ids: Vec<u32>,
     /// Vectors, for re-clustering with other settings.
     pub embedded: Embedded,
     pub manifest: Manifest,
+    /// False when an add found nothing new and left the run as it was.
+    pub committed: bool,
 }
 
 /// The cache folder `cargo xtask setup` installs into (see
@@ -44,72 +65,95 @@ pub fn default_model_dir() -> PathBuf {
     cache_paths::model_dir(&default_cache_dir())
 }
 
-/// Sentence and article vectors of a corpus.
+/// What clustering needs of a corpus's embeddings: one vector per article,
+/// and the vectors of its title (if it has one) and lead sentences. The
+/// other sentence vectors go to disk as they are embedded.
 pub struct Embedded {
     pub dim: usize,
     pub model_id: String,
+    /// What the model computed in (resolved: never `Auto`).
+    pub precision: embed::Precision,
     /// One vector per article (empty for an article with nothing to embed).
     pub articles: Vec<Vec<f32>>,
-    /// (article index, sentence index; -1 for the title, vector)
-    pub sentences: Vec<(usize, i32, Vec<f32>)>,
+    /// Per article: its title's vector (when it has a title), then its
+    /// first `cluster.lead_sentences` sentences' vectors.
+    pub leads: Vec<Vec<Vec<f32>>>,
 }
 
-/// Embeds titles and sentences of `articles` (through the cache) and pools
-/// them into article vectors.
+/// Articles embedded per round: the sentence vectors of one round are in
+/// memory at a time, then written to the batch's part.
+const ARTICLES_PER_ROUND: usize = 1000;
+
+/// Embeds the titles and sentences of `articles` (through the cache),
+/// pools them into article vectors, and writes every sentence vector to
+/// `sink` (rows of `sentence_embeddings`) round by round.
 pub fn embed_articles(
     articles: &[Article],
     embedder: &dyn Embedder,
     cache: &mut EmbeddingCache,
     settings: &Settings,
     progress: &dyn Progress,
+    mut sink: impl FnMut(&[&str], &[i32], &[Vec<f32>]) -> Result<(), PipelineError>,
 ) -> Result<Embedded, PipelineError> {
-    let mut keys: Vec<(usize, i32)> = Vec::new();
-    let mut texts: Vec<&str> = Vec::new();
-    for (i, a) in articles.iter().enumerate() {
-        if let Some(t) = &a.title {
-            keys.push((i, -1));
-            texts.push(t);
-        }
-        for (j, s) in a.sentences().enumerate() {
-            keys.push((i, j as i32));
-            texts.push(s);
-        }
-    }
-    progress.start("embed", texts.len() as u64, "sentences");
-    let vectors = embed_cached(embedder, cache, &texts, &|n| progress.inc(n as u64))?;
-    progress.finish();
+    let total: usize = articles.iter().map(|a| a.sentence_spans.len() + usize::from(a.title.is_some())).sum();
+    progress.start("embed", total as u64, "sentences");
     let weights = settings.embed.pool_weights();
-    let mut per_article: Vec<(Option<usize>, Vec<usize>)> = vec![(None, Vec::new()); articles.len()];
-    for (k, &(i, j)) in keys.iter().enumerate() {
-        if j < 0 {
-            per_article[i].0 = Some(k);
-        } else {
-            per_article[i].1.push(k);
+    let lead_k = settings.cluster.lead_sentences;
+    let mut vectors_out = Vec::with_capacity(articles.len());
+    let mut leads_out = Vec::with_capacity(articles.len());
+    for round in articles.chunks(ARTICLES_PER_ROUND) {
+        let mut keys: Vec<(usize, i32)> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        for (i, a) in round.iter().enumerate() {
+            if let Some(t) = &a.title {
+                keys.push((i, -1));
+                texts.push(t);
+            }
+            for (j, s) in a.sentences().enumerate() {
+                keys.push((i, j as i32));
+                texts.push(s);
+            }
         }
+        let vectors = embed_cached(embedder, cache, &texts, &|n| progress.inc(n as u64))?;
+        let mut title: Vec<Option<usize>> = vec![None; round.len()];
+        let mut body: Vec<Vec<usize>> = vec![Vec::new(); round.len()];
+        for (k, &(i, j)) in keys.iter().enumerate() {
+            if j < 0 {
+                title[i] = Some(k);
+            } else {
+                body[i].push(k);
+            }
+        }
+        for (t, b) in title.iter().zip(&body) {
+            let sents: Vec<&[f32]> = b.iter().map(|&k| vectors[k].as_slice()).collect();
+            vectors_out.push(embed::article_vector(t.map(|k| vectors[k].as_slice()), &sents, weights));
+            let lead = t.iter().chain(b.iter().take(lead_k)).map(|&k| vectors[k].clone()).filter(|v| !v.is_empty());
+            leads_out.push(lead.collect::<Vec<_>>());
+        }
+        let ids: Vec<&str> = keys.iter().map(|&(i, _)| round[i].id.as_str()).collect();
+        let index: Vec<i32> = keys.iter().map(|&(_, j)| j).collect();
+        sink(&ids, &index, &vectors)?;
     }
-    let article_vectors = per_article
-        .iter()
-        .map(|(t, s)| {
-            let title = t.map(|k| vectors[k].as_slice());
-            let sents: Vec<&[f32]> = s.iter().map(|&k| vectors[k].as_slice()).collect();
-            embed::article_vector(title, &sents, weights)
-        })
-        .collect();
-    let sentences = keys.into_iter().zip(vectors).map(|((i, j), v)| (i, j, v)).collect();
-    Ok(Embedded { dim: embedder.dim(), model_id: embedder.model_id().to_string(), articles: article_vectors, sentences })
+    progress.finish();
+    Ok(Embedded {
+        dim: embedder.dim(),
+        model_id: embedder.model_id().to_string(),
+        precision: embedder.precision(),
+        articles: vectors_out,
+        leads: leads_out,
+    })
 }
 
 /// Clusters embedded articles with the given settings.
 pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Settings) -> cluster::Clustering {
-    let index: std::collections::HashMap<&str, usize> = articles.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    // Title (index -1) and the first lead sentences of each article.
-    let k = settings.cluster.lead_sentences as i32;
-    let mut leads: Vec<Vec<&[f32]>> = vec![Vec::new(); articles.len()];
-    for (i, j, v) in &embedded.sentences {
-        if *j < k && !v.is_empty() {
-            leads[*i].push(v);
-        }
-    }
+    let index: HashMap<&str, usize> = articles.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    // The title and the first lead_sentences sentences of each article.
+    let k = settings.cluster.lead_sentences;
+    let leads: Vec<Vec<&[f32]>> = articles
+        .iter()
+        .zip(&embedded.leads)
+        .map(|(a, l)| l.iter().take(k + usize::from(a.title.is_some())).map(Vec::as_slice).collect())
+        .collect();
     let docs: Vec<cluster::Doc<'_>> = articles
         .iter()
         .zip(&embedded.articles)
@@ -126,61 +170,170 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
     cluster::cluster(&docs, &settings.cluster)
 }
 
-/// Runs ingest -> embed -> cluster -> aggregate and writes every output.
+/// Runs ingest -> embed -> cluster -> aggregate over `opts.inputs` into a
+/// fresh run in `opts.out` (replacing whatever it held, all at once).
 pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> Result<RunReport, PipelineError> {
+    grow(opts, settings, progress, true)
+}
+
+/// Adds the articles of `opts.inputs` to the run in `opts.out` (a run, when
+/// there is none yet): articles already there (by id) are skipped, the whole
+/// corpus is clustered, and events and stories keep their ids.
+pub fn add(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> Result<RunReport, PipelineError> {
+    grow(opts, settings, progress, false)
+}
+
+fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: bool) -> Result<RunReport, PipelineError> {
     let started = chrono::Utc::now();
+    let stamp = Stamp { batch: 0, added_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) };
     let mut times = Vec::new();
+    let dir = RunDir::open(&opts.out)?;
+    let previous = if fresh { None } else { Manifest::read(dir.root())? };
+    if !fresh && previous.is_none() && dir.has_flat_tables() {
+        return Err(PipelineError::OldLayout { run: opts.out.clone() });
+    }
+    let stamp = Stamp { batch: previous.as_ref().map_or(1, |m| m.batches.len() as u32 + 1), ..stamp };
 
     let t = Instant::now();
+    let prior = if previous.is_some() { aggregate::read_traces(&dir)? } else { ingest::Prior::default() };
     let files = ingest::discover(&opts.inputs, &mut Vec::new());
     progress.start("ingest", files.len() as u64, "files");
-    let ingested = ingest::ingest_paths_with_progress(&opts.inputs, &settings.ingest_options(), &|_| progress.inc(1));
+    let ingested = ingest::ingest_paths_onto(&opts.inputs, &settings.ingest_options(), &prior, &|_| progress.inc(1));
     progress.finish();
+    drop(prior);
     times.push(("ingest", t.elapsed().as_secs_f64()));
     for w in &ingested.warnings {
         tracing::debug!(origin = %w.origin, id = %w.id, "{}", w.message);
     }
     if ingested.articles.is_empty() {
-        return Err(PipelineError::NoArticles { rejects: ingested.rejects.len() });
+        let Some(manifest) = previous else {
+            return Err(PipelineError::NoArticles { rejects: ingested.rejects.len() });
+        };
+        // Nothing new: the run stays exactly as it was.
+        tracing::info!(known = ingested.known, "nothing to add");
+        return Ok(RunReport {
+            articles: Vec::new(),
+            added: 0,
+            known: ingested.known,
+            rejects: ingested.rejects,
+            warnings: ingested.warnings.len(),
+            clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
+            event_ids: Vec::new(),
+            story_ids: Vec::new(),
+            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision: settings.embed.precision.resolve(), articles: Vec::new(), leads: Vec::new() },
+            manifest,
+            committed: false,
+        });
     }
+    let writer = aggregate::writer_key(ingested.articles.iter().map(|a| a.id.as_str()));
 
     let t = Instant::now();
     let files_model = ModelFiles::open(&opts.model_dir)?;
-    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads)?;
+    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads, settings.embed.precision)?;
     embedder.set_batch_tokens(settings.embed.batch_tokens);
+    if let Some(m) = &previous {
+        if m.embed_precision != embedder.precision().as_str() {
+            return Err(PipelineError::PrecisionMismatch { run: opts.out.clone(), run_precision: m.embed_precision.clone(), now: embedder.precision() });
+        }
+    }
     let mut cache = match &opts.cache_dir {
-        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.dim())?,
-        None => EmbeddingCache::in_memory(embedder.dim()),
+        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.precision(), embedder.dim())?,
+        None => EmbeddingCache::in_memory(embedder.dim(), embedder.precision()),
     };
-    let embedded = embed_articles(&ingested.articles, &embedder, &mut cache, settings, progress)?;
+    let empty = aggregate::sentence_embeddings_frame::<Vec<f32>>(&[], &[], &[], embedder.dim(), &stamp)?;
+    let mut sentence_part = StagedParquet::create(&dir.part_path("sentence_embeddings", stamp.batch, &writer), &empty)?;
+    let dim = embedder.dim();
+    let fresh_embedded = embed_articles(&ingested.articles, &embedder, &mut cache, settings, progress, |ids, index, vectors| {
+        let mut df = aggregate::sentence_embeddings_frame(ids, index, vectors, dim, &stamp)?;
+        Ok(sentence_part.write(&mut df)?)
+    })?;
     drop(embedder);
+    drop(cache);
     times.push(("embed", t.elapsed().as_secs_f64()));
 
+    // The whole corpus: the earlier batches, read back from their parts.
     let t = Instant::now();
-    let clustering = cluster_articles(&ingested.articles, &embedded, settings);
+    let mut corpus: Vec<Article> = Vec::new();
+    let mut embedded = Embedded {
+        dim: fresh_embedded.dim,
+        model_id: fresh_embedded.model_id.clone(),
+        precision: fresh_embedded.precision,
+        articles: Vec::new(),
+        leads: Vec::new(),
+    };
+    let mut assignments = HashMap::new();
+    if previous.is_some() {
+        let (earlier, _) = aggregate::read_articles(&dir)?;
+        let mut vectors = aggregate::read_embeddings(&dir)?;
+        for a in &earlier {
+            let (v, l) = vectors.remove(&a.id).unwrap_or_default();
+            embedded.articles.push(v);
+            embedded.leads.push(l);
+        }
+        corpus = earlier;
+        assignments = aggregate::read_assignments(&dir)?;
+    }
+    let n_earlier = corpus.len();
+    corpus.extend(ingested.articles);
+    embedded.articles.extend(fresh_embedded.articles);
+    embedded.leads.extend(fresh_embedded.leads);
+    times.push(("read", t.elapsed().as_secs_f64()));
+
+    let t = Instant::now();
+    let clustering = cluster_articles(&corpus, &embedded, settings);
     times.push(("cluster", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let mut staged = crate::manifest::write_outputs(&opts.out, &ingested.articles, &ingested.rejects, &embedded, &clustering)?;
+    let ids = crate::ids::carry(&corpus, &clustering, &assignments, previous.as_ref(), &dir, &stamp)?;
+    let mut commit = dir.commit();
+    if fresh {
+        for p in dir.all_outputs() {
+            commit.remove(p);
+        }
+    }
+    let batch_articles = &corpus[n_earlier..];
+    let counts = crate::manifest::stage_outputs(
+        &mut commit,
+        &dir,
+        &writer,
+        &stamp,
+        &corpus,
+        n_earlier,
+        &ingested.rejects,
+        &ingested.traces,
+        &embedded,
+        &clustering,
+        &ids,
+        sentence_part,
+    )?;
     times.push(("aggregate", t.elapsed().as_secs_f64()));
-    let mut counts = std::mem::take(&mut staged.counts);
 
-    let inputs = ingested.files.iter().map(|f| InputFile::describe(f)).collect();
-    counts.sort();
-    let manifest = Manifest::new(started, settings, &embedded.model_id, inputs, counts, times, ingested.warnings.len(), ingested.rejects.len());
-    let manifest_file = manifest.stage(&opts.out.join("manifest.json"))?;
-    staged.commit(manifest_file)?;
-    Ok(RunReport {
+    let record = BatchRecord {
+        batch: stamp.batch,
+        added_at: stamp.added_at.clone(),
+        writer,
+        inputs: ingested.files.iter().map(|f| InputFile::describe(f)).collect(),
+        articles: batch_articles.len(),
+        known: ingested.known,
+        rejects: ingested.rejects.len(),
         warnings: ingested.warnings.len(),
-        articles: ingested.articles,
+        seconds: times.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
+        peak_rss_mib: crate::manifest::peak_rss_mib(),
+    };
+    let manifest = Manifest::new(previous, record, settings, &embedded, counts, ids.next_event_id, ids.next_story_id);
+    commit.add_bytes(&dir.root().join("manifest.json"), &manifest.to_json())?;
+    commit.commit()?;
+    Ok(RunReport {
+        added: batch_articles.len(),
+        known: ingested.known,
+        warnings: ingested.warnings.len(),
+        articles: corpus,
         rejects: ingested.rejects,
         clustering,
+        event_ids: ids.event_of,
+        story_ids: ids.story_of,
         embedded,
         manifest,
+        committed: true,
     })
-}
-
-/// Article ids, for tables keyed by them.
-pub(crate) fn ids(articles: &[Article]) -> Vec<&str> {
-    articles.iter().map(|a| a.id.as_str()).collect()
 }

@@ -29,6 +29,20 @@ fn corpus(dir: &Path) -> PathBuf {
     p
 }
 
+/// Every file of a run folder with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(snapshot(&e.path()));
+        } else {
+            out.push((e.path(), std::fs::read(e.path()).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn cache_bytes(cache: &Path) -> u64 {
     std::fs::read_dir(cache.join("embeddings"))
         .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
@@ -42,7 +56,7 @@ fn kill_during_embedding_keeps_old_outputs_and_the_cache() {
     // A finished run on the seeds.
     let ok = storyline(&cache).args(["run", "--quiet", "--input"]).arg(workspace().join("data/seeds")).arg("--out").arg(&out).status().unwrap();
     assert!(ok.success());
-    let before = std::fs::read(out.join("articles.parquet")).unwrap();
+    let before = snapshot(&out);
     let cached_seeds = cache_bytes(&cache);
 
     // A bigger run into the same folder, killed once it has flushed some vectors.
@@ -63,7 +77,10 @@ fn kill_during_embedding_keeps_old_outputs_and_the_cache() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert_eq!(std::fs::read(out.join("articles.parquet")).unwrap(), before, "the previous output was touched");
+    // Opening the run removes the killed run's hidden temporaries: then it
+    // is exactly as it was.
+    aggregate::RunDir::open(&out).unwrap();
+    assert_eq!(snapshot(&out), before, "the previous output was touched");
 
     // The next run completes, reuses the cache and leaves no temporaries.
     let done = storyline(&cache).args(["run", "--quiet", "--input"]).arg(&input).arg("--out").arg(&out).output().unwrap();
@@ -77,9 +94,9 @@ fn kill_during_embedding_keeps_old_outputs_and_the_cache() {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no cache report in the log:\n{log}"));
     assert!(cached >= 1024, "only {cached} sentences came from the cache");
-    for e in std::fs::read_dir(&out).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.ends_with(".tmp"), "{name} left in the output folder");
+    let after = snapshot(&out);
+    for (p, _) in &after {
+        assert!(!p.to_string_lossy().ends_with(".tmp"), "{} left in the output folder", p.display());
     }
-    assert_ne!(std::fs::read(out.join("articles.parquet")).unwrap(), before);
+    assert_ne!(after, before);
 }

@@ -1,5 +1,6 @@
 //! The whole pipeline on the bundled seeds with the real model: outputs,
 //! event and story ids, and byte-identical tables for 1 and 2 threads.
+//! (`grow.rs` tests adding to a run.)
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,27 @@ fn read(p: &Path) -> DataFrame {
     ParquetReader::new(f).finish().unwrap()
 }
 
+/// The one part of `table` in a run of one batch.
+fn part(run: &Path, table: &str) -> PathBuf {
+    let parts: Vec<PathBuf> = std::fs::read_dir(run.join(table)).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(parts.len(), 1, "{table}: {parts:?}");
+    parts.into_iter().next().unwrap()
+}
+
+/// Every file of a run, relative to it, sorted.
+fn files(run: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(run).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(files(&e.path()).into_iter().map(|p| PathBuf::from(e.file_name()).join(p)));
+        } else {
+            out.push(PathBuf::from(e.file_name()));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn seeds_end_to_end_and_deterministic() {
     let a = tempfile::tempdir().unwrap();
@@ -33,30 +55,41 @@ fn seeds_end_to_end_and_deterministic() {
     let report = run_seeds(a.path(), 2);
     run_seeds(b.path(), 1);
 
-    let articles = read(&a.path().join("articles.parquet"));
+    let articles = read(&part(a.path(), "articles"));
     assert_eq!(articles.height(), 5);
-    for col in ["id", "title", "date", "date_source", "outlet", "place", "language", "text", "duplicate_of", "event_id", "story_id"] {
-        assert!(articles.column(col).is_ok(), "articles.parquet lacks {col}");
+    for col in ["id", "title", "date", "date_source", "outlet", "place", "language", "text", "duplicate_of", "batch", "added_at"] {
+        assert!(articles.column(col).is_ok(), "articles lacks {col}");
     }
-    assert_eq!(articles.column("event_id").unwrap().null_count(), 0);
-    assert_eq!(read(&a.path().join("embeddings.parquet")).height(), 5);
-    let emb = read(&a.path().join("embeddings.parquet"));
+    let assigned = read(&a.path().join("article_events.parquet"));
+    assert_eq!(assigned.height(), 5);
+    assert_eq!(assigned.column("event_id").unwrap().null_count(), 0);
+    let emb = read(&part(a.path(), "embeddings"));
+    assert_eq!(emb.height(), 5);
     assert_eq!(emb.column("vector").unwrap().dtype(), &DataType::Array(Box::new(DataType::Float32), 384));
-    let sentences = read(&a.path().join("sentences.parquet"));
+    let sentences = read(&part(a.path(), "sentences"));
     assert_eq!(sentences.height(), report.articles.iter().map(|a| a.sentence_spans.len()).sum::<usize>());
+    let titles = report.articles.iter().filter(|a| a.title.is_some()).count();
+    assert_eq!(read(&part(a.path(), "sentence_embeddings")).height(), sentences.height() + titles, "every sentence and title, streamed to disk");
     assert!(a.path().join("manifest.json").is_file());
-    // No temporary files left behind.
-    for e in std::fs::read_dir(a.path()).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.ends_with(".tmp"), "temporary file {name} left in the output");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(a.path().join("manifest.json")).unwrap()).unwrap();
+    let precision = manifest["embed_precision"].as_str().unwrap();
+    assert_eq!(precision, embed::Precision::Auto.resolve().as_str(), "the manifest records what `auto` became");
+    assert_eq!(manifest["batches"].as_array().unwrap().len(), 1);
+    // No temporary files left behind, and a plain file's permissions.
+    for f in files(a.path()) {
+        let name = f.display().to_string();
+        assert!(!name.ends_with(".tmp") && !name.contains(".commit"), "{name} left in the output");
     }
     // The coalition-withdrawal articles of 2021-2024 form one story.
     assert_eq!(report.clustering.n_stories, 1, "stories: {:?}", report.clustering.story);
 
-    for table in ["articles.parquet", "sentences.parquet", "embeddings.parquet", "sentence_embeddings.parquet", "rejects.parquet"] {
-        let x = std::fs::read(a.path().join(table)).unwrap();
-        let y = std::fs::read(b.path().join(table)).unwrap();
-        assert!(x == y, "{table} differs between 2 threads and 1 thread");
+    // The same tables (and file names) whatever the thread count; only the
+    // batch's time differs between the two runs.
+    assert_eq!(files(a.path()), files(b.path()));
+    for f in files(a.path()).into_iter().filter(|f| f.extension().is_some_and(|x| x == "parquet")) {
+        let drop_time = |df: DataFrame| df.drop_many(["added_at", "changed_at"]);
+        let (x, y) = (drop_time(read(&a.path().join(&f))), drop_time(read(&b.path().join(&f))));
+        assert!(x.equals_missing(&y), "{} differs between 2 threads and 1 thread", f.display());
     }
 }
 
@@ -105,16 +138,30 @@ fn documented(file: &str) -> Vec<(String, String)> {
 fn docs_outputs_md_matches_the_real_schemas() {
     let out = tempfile::tempdir().unwrap();
     run_seeds(out.path(), 2);
-    let mut files: Vec<String> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".parquet"))
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 8, "{files:?}");
-    for f in files {
+    let tables: Vec<PathBuf> = files(out.path()).into_iter().filter(|f| f.extension().is_some_and(|x| x == "parquet")).collect();
+    assert_eq!(tables.len(), 11, "{tables:?}");
+    for f in tables {
+        // A part is documented under its folder's name (`articles/`).
+        let name = match f.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(folder) => format!("{}/", folder.display()),
+            None => f.display().to_string(),
+        };
         let df = read(&out.path().join(&f));
         let actual: Vec<(String, String)> = df.schema().iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-        assert_eq!(documented(&f), actual, "docs/outputs.md is out of date for {f}");
+        assert_eq!(documented(&name), actual, "docs/outputs.md is out of date for {name}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_readable_like_any_other_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let out = tempfile::tempdir().unwrap();
+    run_seeds(out.path(), 2);
+    let plain = out.path().join("plain");
+    std::fs::File::create(&plain).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for f in files(out.path()) {
+        assert_eq!(mode(&out.path().join(&f)), mode(&plain), "{} has other permissions than a plain file", f.display());
     }
 }

@@ -54,13 +54,20 @@ fn run_seeds(out: &Path) -> Command {
     c
 }
 
-/// The files of a folder with their bytes, sorted by name.
+/// The files of a folder and its sub-folders with their bytes, sorted by
+/// path (relative to `dir`).
 fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                walk(root, &e.path(), out);
+            } else {
+                out.push((e.path().strip_prefix(root).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
     v.sort();
     v
 }
