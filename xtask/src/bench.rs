@@ -63,7 +63,7 @@ pub fn bench(baseline: Option<String>, skip_criterion: bool) -> Result<()> {
     let secs = |stage: &str| {
         manifest["seconds"].as_array().and_then(|r| r.iter().find(|x| x[0] == stage)).and_then(|x| x[1].as_f64()).unwrap_or(0.0)
     };
-    let (articles, sentences) = (rows("articles.parquet"), rows("sentence_embeddings.parquet"));
+    let (articles, sentences) = (rows("articles"), rows("sentence_embeddings"));
     let bytes: f64 = manifest["inputs"].as_array().map_or(0.0, |i| i.iter().filter_map(|x| x["bytes"].as_f64()).sum());
     let record = json!({
         "baseline": baseline,
@@ -83,6 +83,7 @@ pub fn bench(baseline: Option<String>, skip_criterion: bool) -> Result<()> {
         "cluster_articles_per_s": articles / secs("cluster").max(1e-9),
         "articles_per_s_end_to_end": articles / wall,
         "peak_rss_mib": manifest["peak_rss_mib"],
+        "embed_precision": manifest["embed_precision"],
     });
     println!("{}", serde_json::to_string_pretty(&record)?);
     append_record(&results_file(), &record)
@@ -173,65 +174,83 @@ const ANCHOR_BATCH: usize = 32;
 pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     let paths = setup::ensure()?;
     let python = setup::ensure_venv(&paths, "anchor")?;
-    // The unique sentences of GVA dev, as ingestion splits them.
-    let out = ingest::ingest_paths(&[gva()?], &ingest::IngestOptions::default());
-    let mut seen = std::collections::HashSet::new();
-    let list: Vec<&str> = out
-        .articles
-        .iter()
-        .flat_map(|a| a.sentences())
-        .filter(|s| seen.insert(*s))
-        .take(sentences)
-        .collect();
+    let bin = build_storyline(&paths)?;
+    // The distinct sentences of GVA dev, as ingestion splits them.
+    let listed = Command::new(&bin)
+        .env("LD_LIBRARY_PATH", &paths.torch_lib)
+        .args(["sentences", "--limit", &sentences.to_string(), "--input"])
+        .arg(gva()?)
+        .output()?;
+    if !listed.status.success() {
+        bail!("storyline sentences failed: {}", String::from_utf8_lossy(&listed.stderr));
+    }
+    let list = String::from_utf8(listed.stdout).context("storyline sentences printed invalid UTF-8")?;
+    let n_sentences = list.lines().count();
     let file = workspace_root().join("target/anchor-sentences.txt");
     std::fs::create_dir_all(file.parent().context("target")?)?;
-    std::fs::write(&file, list.join("\n"))?;
-    let bin = build_storyline(&paths)?;
+    std::fs::write(&file, list)?;
     // Three alternating rounds, medians: this machine's neighbours make
-    // single runs noisy.
+    // single runs noisy. Ours runs with the product's settings (the default
+    // precision, `auto`, and the token cap) and, for reference, in f32;
+    // Python as users run it (f32) and in bf16 (the fair peer of ours).
     let batch = ANCHOR_BATCH.to_string();
-    let mut ours_runs = Vec::new();
-    let mut theirs_runs = Vec::new();
-    // Ours runs with the product's settings otherwise (the token cap).
-    let mut batch_tokens = Value::Null;
-    for _ in 0..3 {
-        let ours = Command::new(&bin)
+    let threads_arg = threads.to_string();
+    let ours = |precision: &str| -> Result<Value> {
+        let out = Command::new(&bin)
             .env("LD_LIBRARY_PATH", &paths.torch_lib)
-            .args(["bench-embed", "--batch", &batch, "--threads", &threads.to_string(), "--sentences"])
+            .args(["bench-embed", "--batch", &batch, "--threads", &threads_arg, "--set"])
+            .arg(format!("embed.precision={precision}"))
+            .arg("--sentences")
             .arg(&file)
             .arg("--model")
             .arg(&paths.model)
             .output()?;
-        if !ours.status.success() {
-            bail!("storyline bench-embed failed: {}", String::from_utf8_lossy(&ours.stderr));
+        if !out.status.success() {
+            bail!("storyline bench-embed failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let theirs = Command::new(&python)
+        serde_json::from_slice(&out.stdout).context("bench-embed printed no JSON")
+    };
+    let theirs = |precision: &str| -> Result<Value> {
+        let out = Command::new(&python)
             .env("HF_HUB_OFFLINE", "1")
             .env("TRANSFORMERS_OFFLINE", "1")
             .arg(workspace_root().join("xtask/setup/anchor.py"))
             .arg(&paths.model)
             .arg(&file)
-            .arg(threads.to_string())
+            .arg(&threads_arg)
             .arg(&batch)
+            .arg(precision)
             .output()?;
-        if !theirs.status.success() {
-            bail!("the Python anchor failed: {}", String::from_utf8_lossy(&theirs.stderr));
+        if !out.status.success() {
+            bail!("the Python anchor failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let parse = |out: &[u8]| serde_json::from_slice::<Value>(out).unwrap_or(Value::Null);
-        let (ours, theirs) = (parse(&ours.stdout), parse(&theirs.stdout));
-        ours_runs.push(ours["sentences_per_second"].as_f64().context("bench-embed printed no rate")?);
-        theirs_runs.push(theirs["sentences_per_second"].as_f64().context("anchor.py printed no rate")?);
-        batch_tokens = ours["batch_tokens"].clone();
+        serde_json::from_slice(&out.stdout).context("anchor.py printed no JSON")
+    };
+    let rate = |v: &Value| v["sentences_per_second"].as_f64().context("no sentences_per_second");
+    let (mut ours_default, mut ours_f32, mut py_f32, mut py_bf16) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut batch_tokens, mut our_precision) = (Value::Null, Value::Null);
+    for _ in 0..3 {
+        let o = ours("auto")?;
+        ours_default.push(rate(&o)?);
+        batch_tokens = o["batch_tokens"].clone();
+        our_precision = o["precision"].clone();
+        py_f32.push(rate(&theirs("f32")?)?);
+        ours_f32.push(rate(&ours("f32")?)?);
+        py_bf16.push(rate(&theirs("bf16")?)?);
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (so, st) = (median(&mut ours_runs), median(&mut theirs_runs));
-    println!("{} unique GVA dev sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 runs, {}", list.len(), machine());
-    println!("storyline (rust-bert)          {so:>8.1} sentences/s   (at most {batch_tokens} padded tokens a batch)");
-    println!("sentence-transformers (Python) {st:>8.1} sentences/s");
-    println!("ratio                          {:>8.2}x", so / st);
+    let (o, o32, p32, p16) = (median(&ours_default), median(&ours_f32), median(&py_f32), median(&py_bf16));
+    println!("{n_sentences} unique GVA dev sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 alternating runs, {}", machine());
+    println!("{:<44} {:>10} {:>9} {:>9}", "", "sent/s", "vs py f32", "vs py bf16");
+    let row = |name: String, r: f64| println!("{name:<44} {r:>10.1} {:>8.2}x {:>8.2}x", r / p32, r / p16);
+    row(format!("storyline, default ({}, <= {batch_tokens} tokens a batch)", our_precision.as_str().unwrap_or("?")), o);
+    row("storyline, embed.precision=f32".into(), o32);
+    row("sentence-transformers (Python), f32".into(), p32);
+    row("sentence-transformers (Python), bf16".into(), p16);
     append_record(&results_file().with_file_name("anchor.jsonl"), &json!({
         "git_revision": git_revision(),
         "time": chrono_like_now(),
@@ -239,9 +258,13 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
         "threads": threads,
         "batch": ANCHOR_BATCH,
         "storyline_batch_tokens": batch_tokens,
-        "sentences": list.len(),
-        "storyline_sentences_per_s": ours_runs,
-        "python_sentences_per_s": theirs_runs,
-        "ratio_of_medians": so / st,
+        "storyline_precision": our_precision,
+        "sentences": n_sentences,
+        "storyline_sentences_per_s": ours_default,
+        "storyline_f32_sentences_per_s": ours_f32,
+        "python_sentences_per_s": py_f32,
+        "python_bf16_sentences_per_s": py_bf16,
+        "ratio_of_medians": o / p32,
+        "ratio_to_python_bf16": o / p16,
     }))
 }

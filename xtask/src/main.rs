@@ -35,6 +35,9 @@ enum Cmd {
         /// Settings file (TOML); defaults apply otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Add the input to the run in OUT (`storyline add`) instead of a fresh run.
+        #[arg(long)]
+        add: bool,
     },
     /// Score the pipeline's events against a gold-labelled JSONL file.
     Eval {
@@ -50,6 +53,11 @@ enum Cmd {
         /// Output folder (one sub-folder per corpus).
         #[arg(long, default_value = "out/eval")]
         out: PathBuf,
+        /// Also feed each corpus in batches, one `add` each, and compare with
+        /// the one-shot run: `week` (by date), N (random batches), or with no
+        /// value by week for dated corpora and 10 random batches for ECB+.
+        #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
+        batches: Option<String>,
     },
     /// Criterion benchmarks (saved as a baseline) and an end-to-end run on GVA dev
     /// recorded in bench-results/results.jsonl; with --anchor, embed throughput
@@ -103,8 +111,8 @@ fn main() -> Result<()> {
             println!("model:    {}", paths.model.display());
             Ok(())
         }
-        Cmd::Pipeline { input, out, config } => util::pipeline(&input, &out, config.as_deref()),
-        Cmd::Eval { gold, sweep, set, out } => util::eval(&gold, &sweep, &set, &out),
+        Cmd::Pipeline { input, out, config, add } => util::pipeline(&input, &out, config.as_deref(), add),
+        Cmd::Eval { gold, sweep, set, out, batches } => util::eval(&gold, &sweep, &set, &out, batches.as_deref()),
         Cmd::Bench { baseline, anchor, sentences, threads, e2e_only } => {
             if anchor {
                 let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
