@@ -76,9 +76,11 @@ pub fn write_atomic(
 /// Stages a data frame as parquet (zstd); see [`stage`].
 pub fn stage_parquet(path: &Path, df: &mut DataFrame) -> Result<Staged, AggregateError> {
     stage(path, |f| {
-        let mut w = KeepError { file: f, error: None };
-        let written = ParquetWriter::new(&mut w).with_compression(ParquetCompression::Zstd(None)).finish(df);
-        match (written, w.error) {
+        let error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let w = SharedKeep { file: f.try_clone()?, error: error.clone() };
+        let written = ParquetWriter::new(w).with_compression(ParquetCompression::Zstd(None)).finish(df);
+        let os = error.lock().ok().and_then(|g| g.as_ref().map(copy_error));
+        match (written, os) {
             (Ok(_), _) => Ok(()),
             // The operating system's own error (a full disk stays a full
             // disk), not polars' rewording of it.
@@ -98,9 +100,8 @@ pub struct StagedParquet {
     error: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
 }
 
-/// The file of a [`StagedParquet`], remembering the first error the
-/// operating system returned (polars rewords it; a full disk must stay a
-/// full disk).
+/// A parquet file's writer, remembering the first error the operating
+/// system returned (polars rewords it; a full disk must stay a full disk).
 pub struct SharedKeep {
     file: std::fs::File,
     error: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
@@ -172,35 +173,6 @@ impl StagedParquet {
 /// Writes a data frame as parquet (zstd), atomically.
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), AggregateError> {
     stage_parquet(path, df)?.commit()
-}
-
-/// A writer that remembers the first error the file returned.
-struct KeepError<'a> {
-    file: &'a mut std::fs::File,
-    error: Option<std::io::Error>,
-}
-
-impl KeepError<'_> {
-    fn keep<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
-        r.inspect_err(|e| {
-            let copy = match e.raw_os_error() {
-                Some(code) => std::io::Error::from_raw_os_error(code),
-                None => std::io::Error::new(e.kind(), e.to_string()),
-            };
-            self.error.get_or_insert(copy);
-        })
-    }
-}
-
-impl Write for KeepError<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let r = self.file.write(buf);
-        self.keep(r)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        let r = self.file.flush();
-        self.keep(r)
-    }
 }
 
 #[cfg(test)]

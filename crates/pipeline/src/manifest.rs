@@ -173,6 +173,9 @@ impl Manifest {
     }
 }
 
+/// Articles per round when a batch's parts are written.
+const ROUND: usize = 2000;
+
 /// Stages every table of a run or an add into `commit`: the new batch's
 /// parts (its sentence vectors are already in `sentence_part`) and the
 /// whole-corpus tables. Returns the rows of each table: of this batch's
@@ -195,19 +198,37 @@ pub(crate) fn stage_outputs(
     let batch = &corpus[n_earlier..];
     let part = |table: &str| dir.part_path(table, stamp.batch, writer);
     let mut rows: Vec<(String, usize)> = Vec::new();
-    let mut put = |commit: &mut Commit, path: std::path::PathBuf, name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
+    let put = |commit: &mut Commit, rows: &mut Vec<(String, usize)>, path: std::path::PathBuf, name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
         rows.push((name.to_string(), df.height()));
         commit.add(aggregate::stage_parquet(&path, &mut df)?);
         Ok(())
     };
     let batch_ids: Vec<&str> = batch.iter().map(|a| a.id.as_str()).collect();
-    put(commit, part("articles"), "articles", aggregate::articles_frame(batch, stamp)?)?;
-    put(commit, part("sentences"), "sentences", aggregate::sentences_frame(batch, stamp)?)?;
+    // The batch's big parts are written a round of articles at a time: a
+    // run's batch is the whole corpus, and a second copy of it in polars
+    // would double what the run holds.
     let (vectors, leads) = (&embedded.articles[n_earlier..], &embedded.leads[n_earlier..]);
-    put(commit, part("embeddings"), "embeddings", aggregate::embeddings_frame(&batch_ids, vectors, leads, embedded.dim, stamp)?)?;
+    let mut in_rounds = |table: &str, build: &dyn Fn(std::ops::Range<usize>) -> Result<aggregate::DataFrame, aggregate::AggregateError>| {
+        let mut first = build(0..batch.len().min(ROUND))?;
+        let mut w = StagedParquet::create(&part(table), &first)?;
+        let mut n = first.height();
+        w.write(&mut first)?;
+        drop(first);
+        for start in (ROUND..batch.len()).step_by(ROUND) {
+            let mut df = build(start..batch.len().min(start + ROUND))?;
+            n += df.height();
+            w.write(&mut df)?;
+        }
+        commit.add(w.finish()?);
+        rows.push((table.to_string(), n));
+        Ok::<(), PipelineError>(())
+    };
+    in_rounds("articles", &|r| aggregate::articles_frame(&batch[r], stamp))?;
+    in_rounds("sentences", &|r| aggregate::sentences_frame(&batch[r], stamp))?;
+    in_rounds("embeddings", &|r| aggregate::embeddings_frame(&batch_ids[r.clone()], &vectors[r.clone()], &leads[r], embedded.dim, stamp))?;
     commit.add(sentence_part.finish()?);
-    put(commit, part("rejects"), "rejects", aggregate::rejects_frame(rejects, stamp)?)?;
-    put(commit, part("traces"), "traces", aggregate::traces_frame(traces, stamp)?)?;
+    put(commit, &mut rows, part("rejects"), "rejects", aggregate::rejects_frame(rejects, stamp)?)?;
+    put(commit, &mut rows, part("traces"), "traces", aggregate::traces_frame(traces, stamp)?)?;
     // The whole corpus.
     let events = aggregate::events_frame(corpus, &embedded.articles, &clustering.event, &clustering.story, &ids.events, &ids.stories)?;
     let stories = aggregate::stories_frame(corpus, &events, &clustering.story, &ids.stories)?;
@@ -217,11 +238,11 @@ pub(crate) fn stage_outputs(
     let at: Vec<&str> = ids.assigned_at.iter().map(String::as_str).collect();
     let article_events = aggregate::article_events_frame(&all_ids, &ids.event_of, &ids.story_of, &ids.assigned_batch, &at)?;
     let root = dir.root();
-    put(commit, root.join("events.parquet"), "events", events)?;
-    put(commit, root.join("stories.parquet"), "stories", stories)?;
-    put(commit, root.join("timeline.parquet"), "timeline", timeline)?;
-    put(commit, root.join("article_events.parquet"), "article_events", article_events)?;
-    put(commit, root.join("changes.parquet"), "changes", aggregate::changes_frame(&ids.changes, stamp)?)?;
+    put(commit, &mut rows, root.join("events.parquet"), "events", events)?;
+    put(commit, &mut rows, root.join("stories.parquet"), "stories", stories)?;
+    put(commit, &mut rows, root.join("timeline.parquet"), "timeline", timeline)?;
+    put(commit, &mut rows, root.join("article_events.parquet"), "article_events", article_events)?;
+    put(commit, &mut rows, root.join("changes.parquet"), "changes", aggregate::changes_frame(&ids.changes, stamp)?)?;
     rows.sort();
     Ok(rows)
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{model, workspace};
+use common::{model, snapshot, workspace};
 
 fn storyline(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_storyline"));
@@ -27,20 +27,6 @@ fn corpus(dir: &Path) -> PathBuf {
         .collect();
     std::fs::write(&p, lines.join("\n")).unwrap();
     p
-}
-
-/// Every file of a run folder with its bytes.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(snapshot(&e.path()));
-        } else {
-            out.push((e.path(), std::fs::read(e.path()).unwrap()));
-        }
-    }
-    out.sort();
-    out
 }
 
 fn cache_bytes(cache: &Path) -> u64 {

@@ -9,7 +9,7 @@ use pipeline::{NoProgress, RunOptions, Settings};
 use polars::prelude::*;
 
 mod common;
-use common::{model, workspace};
+use common::{model, snapshot, workspace};
 
 fn seeds() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(workspace().join("data/seeds")).unwrap().map(|e| e.unwrap().path()).collect();
@@ -28,20 +28,6 @@ fn add(out: &Path, inputs: Vec<PathBuf>, settings: &Settings) -> pipeline::RunRe
 
 fn read(p: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(p).unwrap()).finish().unwrap()
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(snapshot(&e.path()));
-        } else {
-            out.push((e.path(), std::fs::read(e.path()).unwrap()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// (article id, event id) of the run's current state.

@@ -196,24 +196,8 @@ fn main() -> Result<()> {
     }
     let bar = Bar { bar: std::sync::Mutex::new(None), quiet: common.quiet };
     match cli.cmd {
-        Cmd::Run { input, common } => {
-            let s = settings(&common)?;
-            let t = Instant::now();
-            let report = pipeline::run(&options(&common, input), &s, &bar)?;
-            if !common.quiet {
-                summary(&report, &common.out, t.elapsed().as_secs_f64());
-            }
-            Ok(())
-        }
-        Cmd::Add { input, common } => {
-            let s = settings(&common)?;
-            let t = Instant::now();
-            let report = pipeline::add(&options(&common, input), &s, &bar)?;
-            if !common.quiet {
-                summary(&report, &common.out, t.elapsed().as_secs_f64());
-            }
-            Ok(())
-        }
+        Cmd::Run { input, common } => grow(pipeline::run, input, &common, &bar),
+        Cmd::Add { input, common } => grow(pipeline::add, input, &common, &bar),
         Cmd::Eval { gold, sweep, record, batches, common } => {
             eval(&gold, &sweep, record.as_deref(), &common, &bar)?;
             match batches {
@@ -242,6 +226,19 @@ fn main() -> Result<()> {
             bench_embed(&sentences, batch, batch_tokens.unwrap_or(embed.batch_tokens), threads, embed.precision, &common)
         }
     }
+}
+
+type Grow = fn(&RunOptions, &Settings, &dyn Progress) -> Result<pipeline::RunReport, pipeline::PipelineError>;
+
+/// `run` or `add`, then the summary.
+fn grow(how: Grow, input: Vec<PathBuf>, common: &Common, bar: &Bar) -> Result<()> {
+    let s = settings(common)?;
+    let t = Instant::now();
+    let report = how(&options(common, input), &s, bar)?;
+    if !common.quiet {
+        summary(&report, &common.out, t.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {

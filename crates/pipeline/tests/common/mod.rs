@@ -11,3 +11,18 @@ pub fn workspace() -> PathBuf {
 pub fn model() -> PathBuf {
     cache_paths::work_tree_model(&workspace())
 }
+
+/// Every file under `dir` (recursively) with its bytes, sorted by path.
+#[allow(dead_code)] // not every test binary uses it
+pub fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(snapshot(&e.path()));
+        } else {
+            out.push((e.path(), std::fs::read(e.path()).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
