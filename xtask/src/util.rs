@@ -47,7 +47,7 @@ pub fn run(mut c: Command) -> Result<()> {
 
 /// How long a first build of the engine takes on this project's 2-core
 /// machine (measured; the README says the same).
-const FIRST_BUILD: &str = "about 12 minutes";
+const FIRST_BUILD: &str = "about 20 minutes";
 
 /// Builds the storyline binary (release) and returns its path.
 pub fn build_storyline(paths: &setup::Paths) -> Result<PathBuf> {
@@ -62,7 +62,7 @@ pub fn build_storyline_profile(paths: &setup::Paths, release: bool) -> Result<Pa
     let bin = workspace_root().join("target").join(profile).join("storyline-engine");
     if !bin.exists() {
         eprintln!(
-            "building storyline ({profile}): a first build compiles about 480 crates (polars, rust-bert, tch...), \
+            "building storyline ({profile}): a first build compiles about 320 crates (polars, rust-bert, tch...), \
              {FIRST_BUILD} on 2 cores; later builds take seconds"
         );
     }
