@@ -37,17 +37,16 @@ fn u32s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<u32>, AggregateEr
     Ok(s.u32().map_err(read_err(path))?.iter().map(|x| x.unwrap_or(0)).collect())
 }
 
-/// The earlier batches' articles, in corpus order, and each one's batch.
+/// The earlier batches' articles, in corpus order.
 /// Sentence spans are found again only where the headline needs them (an
 /// article with no title is named by its first sentence).
-pub fn read_articles(run: &RunDir) -> Result<(Vec<Article>, Vec<u32>), AggregateError> {
+pub fn read_articles(run: &RunDir) -> Result<Vec<Article>, AggregateError> {
     const COLS: &[&str] = &[
         "id", "source_file", "source_record", "format", "url", "title", "date", "date_source", "outlet", "place",
         "language", "text", "duplicate_of", "removed_comment", "removed_widget", "removed_spam", "removed_repeated",
-        "removed_furniture", "removed_fragment", "removed_byline", "raw_bytes", "batch",
+        "removed_furniture", "removed_fragment", "removed_byline", "raw_bytes",
     ];
     let mut articles = Vec::new();
-    let mut batches = Vec::new();
     for path in run.parts("articles") {
         let df = read(&path, COLS)?;
         let p = path.as_path();
@@ -65,7 +64,6 @@ pub fn read_articles(run: &RunDir) -> Result<(Vec<Article>, Vec<u32>), Aggregate
             .iter()
             .map(|r| u32s(&df, &format!("removed_{r}"), p))
             .collect::<Result<_, _>>()?;
-        let batch = u32s(&df, "batch", p)?;
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
         for i in 0..df.height() {
             let text = text[i].clone().unwrap_or_default();
@@ -96,10 +94,9 @@ pub fn read_articles(run: &RunDir) -> Result<(Vec<Article>, Vec<u32>), Aggregate
                 },
                 raw_bytes: raw[i] as usize,
             });
-            batches.push(batch[i]);
         }
     }
-    Ok((articles, batches))
+    Ok(articles)
 }
 
 /// Article vectors and lead vectors of the earlier batches, by article id.

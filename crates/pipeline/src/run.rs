@@ -185,14 +185,22 @@ pub fn add(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
 
 fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: bool) -> Result<RunReport, PipelineError> {
     let started = chrono::Utc::now();
-    let stamp = Stamp { batch: 0, added_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) };
     let mut times = Vec::new();
     let dir = RunDir::open(&opts.out)?;
     let previous = if fresh { None } else { Manifest::read(dir.root())? };
     if !fresh && previous.is_none() && dir.has_flat_tables() {
         return Err(PipelineError::OldLayout { run: opts.out.clone() });
     }
-    let stamp = Stamp { batch: previous.as_ref().map_or(1, |m| m.batches.len() as u32 + 1), ..stamp };
+    // Checked before anything is read or loaded: the run's vectors and this
+    // add's must be of one precision.
+    let precision = settings.embed.precision.resolve();
+    if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
+        return Err(PipelineError::PrecisionMismatch { run: opts.out.clone(), run_precision: m.embed_precision.clone(), now: precision });
+    }
+    let stamp = Stamp {
+        batch: previous.as_ref().map_or(1, |m| m.batches.len() as u32 + 1),
+        added_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
 
     let t = Instant::now();
     let prior = if previous.is_some() { aggregate::read_traces(&dir)? } else { ingest::Prior::default() };
@@ -220,7 +228,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
             clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
             event_ids: Vec::new(),
             story_ids: Vec::new(),
-            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision: settings.embed.precision.resolve(), articles: Vec::new(), leads: Vec::new() },
+            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision, articles: Vec::new(), leads: Vec::new() },
             manifest,
             committed: false,
         });
@@ -231,11 +239,6 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let files_model = ModelFiles::open(&opts.model_dir)?;
     let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads, settings.embed.precision)?;
     embedder.set_batch_tokens(settings.embed.batch_tokens);
-    if let Some(m) = &previous {
-        if m.embed_precision != embedder.precision().as_str() {
-            return Err(PipelineError::PrecisionMismatch { run: opts.out.clone(), run_precision: m.embed_precision.clone(), now: embedder.precision() });
-        }
-    }
     let mut cache = match &opts.cache_dir {
         Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.precision(), embedder.dim())?,
         None => EmbeddingCache::in_memory(embedder.dim(), embedder.precision()),
@@ -263,7 +266,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     };
     let mut assignments = HashMap::new();
     if previous.is_some() {
-        let (earlier, _) = aggregate::read_articles(&dir)?;
+        let earlier = aggregate::read_articles(&dir)?;
         let mut vectors = aggregate::read_embeddings(&dir)?;
         for a in &earlier {
             let (v, l) = vectors.remove(&a.id).unwrap_or_default();
