@@ -94,12 +94,12 @@ pub fn embed_cached(
     // midway keeps what it embedded, and the next run starts from there.
     for (c, chunk) in todo.chunks(FLUSH_EVERY).enumerate() {
         let fresh = embedder.embed(chunk, &|n| progress(n))?;
-        for (t, (s, v)) in chunk.iter().zip(fresh).enumerate() {
+        for (t, v) in fresh.into_iter().take(chunk.len()).enumerate() {
             let who = &waiting[c * FLUSH_EVERY + t];
             for &i in &who[1..] {
                 out[i].clone_from(&v);
             }
-            cache.insert(cache::text_key(s), v.clone());
+            cache.insert(keys[who[0]], v.clone());
             out[who[0]] = v;
         }
         cache.flush();
