@@ -24,6 +24,27 @@ fn read(path: &Path, columns: &[&str]) -> Result<DataFrame, AggregateError> {
         .map_err(read_err(path))
 }
 
+/// Rows read at a time from a part: a run's first part holds its whole
+/// first batch, and a whole part in polars next to the Rust values built
+/// from it would hold the batch twice. (Parts are written in row groups of
+/// this size.)
+const SLICE_ROWS: usize = 2000;
+
+/// The named columns of one parquet file, `SLICE_ROWS` rows at a time.
+fn read_slices(path: &Path, columns: &[&str], mut each: impl FnMut(DataFrame) -> Result<(), AggregateError>) -> Result<(), AggregateError> {
+    let open = || std::fs::File::open(path).map_err(|source| AggregateError::Io { path: path.to_path_buf(), source });
+    let rows = ParquetReader::new(open()?).num_rows().map_err(read_err(path))?;
+    for start in (0..rows).step_by(SLICE_ROWS) {
+        let df = ParquetReader::new(open()?)
+            .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+            .with_slice(Some((start, SLICE_ROWS.min(rows - start))))
+            .finish()
+            .map_err(read_err(path))?;
+        each(df)?;
+    }
+    Ok(())
+}
+
 fn series<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Series, AggregateError> {
     Ok(df.column(name).map_err(read_err(path))?.as_materialized_series())
 }
@@ -48,53 +69,59 @@ pub fn read_articles(run: &RunDir) -> Result<Vec<Article>, AggregateError> {
     ];
     let mut articles = Vec::new();
     for path in run.parts("articles") {
-        let df = read(&path, COLS)?;
         let p = path.as_path();
-        let col = |n: &str| strings(&df, n, p);
-        let (id, file, format, url, title) = (col("id")?, col("source_file")?, col("format")?, col("url")?, col("title")?);
-        let (date_source, outlet, place, language, text, dup) =
-            (col("date_source")?, col("outlet")?, col("place")?, col("language")?, col("text")?, col("duplicate_of")?);
-        let record: Vec<Option<u64>> =
-            series(&df, "source_record", p)?.cast(&DataType::UInt64).map_err(read_err(p))?.u64().map_err(read_err(p))?.iter().collect();
-        let raw: Vec<u64> =
-            series(&df, "raw_bytes", p)?.cast(&DataType::UInt64).map_err(read_err(p))?.u64().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0)).collect();
-        let dates: Vec<Option<i32>> =
-            series(&df, "date", p)?.cast(&DataType::Int32).map_err(read_err(p))?.i32().map_err(read_err(p))?.iter().collect();
-        let removed: Vec<Vec<u32>> = ["comment", "widget", "spam", "repeated", "furniture", "fragment", "byline"]
-            .iter()
-            .map(|r| u32s(&df, &format!("removed_{r}"), p))
-            .collect::<Result<_, _>>()?;
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-        for i in 0..df.height() {
-            let text = text[i].clone().unwrap_or_default();
-            let title = title[i].clone();
-            let sentence_spans = if title.is_none() { ingest::sentence_spans(&text) } else { Vec::new() };
-            articles.push(Article {
-                id: id[i].clone().unwrap_or_default(),
-                origin: Origin { file: file[i].clone().unwrap_or_default().into(), record: record[i] },
-                format: format[i].as_deref().and_then(InputFormat::from_name).unwrap_or(InputFormat::Jsonl),
-                url: url[i].clone(),
-                title,
-                date: dates[i].map(|d| epoch + chrono::Days::new(d.max(0) as u64)),
-                date_source: date_source[i].as_deref().and_then(DateSource::from_name),
-                outlet: outlet[i].clone(),
-                place: place[i].clone(),
-                language: language[i].clone(),
-                text,
-                sentence_spans,
-                duplicate_of: dup[i].clone(),
-                removed: Removed {
-                    comment: removed[0][i],
-                    widget: removed[1][i],
-                    spam: removed[2][i],
-                    repeated: removed[3][i],
-                    furniture: removed[4][i],
-                    fragment: removed[5][i],
-                    byline: removed[6][i],
-                },
-                raw_bytes: raw[i] as usize,
-            });
-        }
+        read_slices(p, COLS, |df| {
+            let col = |n: &str| strings(&df, n, p);
+            let (id, file, format, url, title) = (col("id")?, col("source_file")?, col("format")?, col("url")?, col("title")?);
+            let (date_source, outlet, place, language, text, dup) =
+                (col("date_source")?, col("outlet")?, col("place")?, col("language")?, col("text")?, col("duplicate_of")?);
+            let record: Vec<Option<u64>> =
+                series(&df, "source_record", p)?.cast(&DataType::UInt64).map_err(read_err(p))?.u64().map_err(read_err(p))?.iter().collect();
+            let raw: Vec<u64> =
+                series(&df, "raw_bytes", p)?.cast(&DataType::UInt64).map_err(read_err(p))?.u64().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0)).collect();
+            let dates: Vec<Option<i32>> =
+                series(&df, "date", p)?.cast(&DataType::Int32).map_err(read_err(p))?.i32().map_err(read_err(p))?.iter().collect();
+            let removed: Vec<Vec<u32>> = ["comment", "widget", "spam", "repeated", "furniture", "fragment", "byline"]
+                .iter()
+                .map(|r| u32s(&df, &format!("removed_{r}"), p))
+                .collect::<Result<_, _>>()?;
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+            for i in 0..df.height() {
+                let text = text[i].clone().unwrap_or_default();
+                let title = title[i].clone();
+                let sentence_spans = if title.is_none() { ingest::sentence_spans(&text) } else { Vec::new() };
+                // A function of the title and text: found again, so runs
+                // written before the column existed read the same.
+                let content = ingest::Content::of(title.as_deref(), &text);
+                articles.push(Article {
+                    id: id[i].clone().unwrap_or_default(),
+                    origin: Origin { file: file[i].clone().unwrap_or_default().into(), record: record[i] },
+                    format: format[i].as_deref().and_then(InputFormat::from_name).unwrap_or(InputFormat::Jsonl),
+                    url: url[i].clone(),
+                    title,
+                    date: dates[i].map(|d| epoch + chrono::Days::new(d.max(0) as u64)),
+                    date_source: date_source[i].as_deref().and_then(DateSource::from_name),
+                    outlet: outlet[i].clone(),
+                    place: place[i].clone(),
+                    language: language[i].clone(),
+                    text,
+                    sentence_spans,
+                    duplicate_of: dup[i].clone(),
+                    content,
+                    removed: Removed {
+                        comment: removed[0][i],
+                        widget: removed[1][i],
+                        spam: removed[2][i],
+                        repeated: removed[3][i],
+                        furniture: removed[4][i],
+                        fragment: removed[5][i],
+                        byline: removed[6][i],
+                    },
+                    raw_bytes: raw[i] as usize,
+                });
+            }
+            Ok(())
+        })?;
     }
     Ok(articles)
 }
@@ -107,25 +134,27 @@ pub fn read_embeddings(run: &RunDir) -> Result<Vectors, AggregateError> {
     let mut out = HashMap::new();
     for path in run.parts("embeddings") {
         let p = path.as_path();
-        let df = read(p, &["article_id", "vector", "lead_vectors"])?;
-        let ids = strings(&df, "article_id", p)?;
-        let arr = series(&df, "vector", p)?.array().map_err(read_err(p))?.rechunk();
-        let dim = arr.width();
-        let flat: Vec<f32> = arr.get_inner().f32().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(f32::NAN)).collect();
-        let leads = series(&df, "lead_vectors", p)?.list().map_err(read_err(p))?.clone();
-        for (i, id) in ids.into_iter().enumerate() {
-            let lead = leads.get_as_series(i);
-            let v = flat[i * dim..(i + 1) * dim].to_vec();
-            let v = if v.iter().any(|x| x.is_nan()) { Vec::new() } else { v };
-            let lead: Vec<Vec<f32>> = match lead {
-                Some(s) => {
-                    let xs: Vec<f32> = s.f32().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0.0)).collect();
-                    xs.chunks_exact(dim.max(1)).map(<[f32]>::to_vec).collect()
-                }
-                None => Vec::new(),
-            };
-            out.insert(id.unwrap_or_default(), (v, lead));
-        }
+        read_slices(p, &["article_id", "vector", "lead_vectors"], |df| {
+            let ids = strings(&df, "article_id", p)?;
+            let arr = series(&df, "vector", p)?.array().map_err(read_err(p))?.rechunk();
+            let dim = arr.width();
+            let flat: Vec<f32> = arr.get_inner().f32().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(f32::NAN)).collect();
+            let leads = series(&df, "lead_vectors", p)?.list().map_err(read_err(p))?.clone();
+            for (i, id) in ids.into_iter().enumerate() {
+                let lead = leads.get_as_series(i);
+                let v = flat[i * dim..(i + 1) * dim].to_vec();
+                let v = if v.iter().any(|x| x.is_nan()) { Vec::new() } else { v };
+                let lead: Vec<Vec<f32>> = match lead {
+                    Some(s) => {
+                        let xs: Vec<f32> = s.f32().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0.0)).collect();
+                        xs.chunks_exact(dim.max(1)).map(<[f32]>::to_vec).collect()
+                    }
+                    None => Vec::new(),
+                };
+                out.insert(id.unwrap_or_default(), (v, lead));
+            }
+            Ok(())
+        })?;
     }
     Ok(out)
 }
@@ -135,25 +164,27 @@ pub fn read_traces(run: &RunDir) -> Result<Prior, AggregateError> {
     let mut traces = Vec::new();
     for path in run.parts("traces") {
         let p = path.as_path();
-        let df = read(p, &["article_id", "outlet", "lines", "page", "title_suffix", "simhash"])?;
-        let (ids, outlets, suffixes) = (strings(&df, "article_id", p)?, strings(&df, "outlet", p)?, strings(&df, "title_suffix", p)?);
-        let lines = series(&df, "lines", p)?.list().map_err(read_err(p))?.clone();
-        let page: Vec<u64> = series(&df, "page", p)?.u64().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0)).collect();
-        let simhash: Vec<Option<u64>> = series(&df, "simhash", p)?.u64().map_err(read_err(p))?.iter().collect();
-        for i in 0..df.height() {
-            let lines = match lines.get_as_series(i) {
-                Some(s) => s.u64().map_err(read_err(p))?.iter().flatten().collect(),
-                None => Vec::new(),
-            };
-            traces.push(Trace {
-                id: ids[i].clone().unwrap_or_default(),
-                outlet: outlets[i].clone(),
-                lines,
-                page: page[i],
-                title_suffix: suffixes[i].clone(),
-                simhash: simhash[i],
-            });
-        }
+        read_slices(p, &["article_id", "outlet", "lines", "page", "title_suffix", "simhash"], |df| {
+            let (ids, outlets, suffixes) = (strings(&df, "article_id", p)?, strings(&df, "outlet", p)?, strings(&df, "title_suffix", p)?);
+            let lines = series(&df, "lines", p)?.list().map_err(read_err(p))?.clone();
+            let page: Vec<u64> = series(&df, "page", p)?.u64().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0)).collect();
+            let simhash: Vec<Option<u64>> = series(&df, "simhash", p)?.u64().map_err(read_err(p))?.iter().collect();
+            for i in 0..df.height() {
+                let lines = match lines.get_as_series(i) {
+                    Some(s) => s.u64().map_err(read_err(p))?.iter().flatten().collect(),
+                    None => Vec::new(),
+                };
+                traces.push(Trace {
+                    id: ids[i].clone().unwrap_or_default(),
+                    outlet: outlets[i].clone(),
+                    lines,
+                    page: page[i],
+                    title_suffix: suffixes[i].clone(),
+                    simhash: simhash[i],
+                });
+            }
+            Ok(())
+        })?;
     }
     Ok(Prior { traces })
 }

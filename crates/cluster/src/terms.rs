@@ -108,6 +108,26 @@ pub fn terms(text: &str) -> Vec<String> {
     out
 }
 
+/// A doc's terms as (hash, count) sorted by hash; a title's terms count twice.
+fn term_counts(title: Option<&str>, text: &str) -> Vec<(u64, f32)> {
+    let title_terms = title.map(terms).unwrap_or_default();
+    let mut tf: Vec<(u64, f32)> = terms(text)
+        .iter()
+        .map(|t| (xxhash_rust::xxh3::xxh3_64(t.as_bytes()), 1.0))
+        .chain(title_terms.iter().map(|t| (xxhash_rust::xxh3::xxh3_64(t.as_bytes()), 2.0)))
+        .collect();
+    tf.sort_unstable_by_key(|x| x.0);
+    let mut out: Vec<(u64, f32)> = Vec::with_capacity(tf.len());
+    for (h, c) in tf {
+        match out.last_mut() {
+            Some(last) if last.0 == h => last.1 += c,
+            _ => out.push((h, c)),
+        }
+    }
+    out.shrink_to_fit();
+    out
+}
+
 /// TF-IDF vectors for a corpus, with an inverted index over each doc's top terms.
 pub struct TermIndex {
     vectors: Vec<TermVector>,
@@ -118,47 +138,37 @@ pub struct TermIndex {
 impl TermIndex {
     /// Builds TF-IDF vectors: sublinear tf, title counted twice, smoothed idf,
     /// at most `cfg.max_terms` terms kept per doc.
+    ///
+    /// Terms are counted by a 64-bit hash, not by their text: the counts of
+    /// a whole corpus are in memory at once, and a hash and a count take 16
+    /// bytes where a map of strings took several times that. Term ids are
+    /// the ranks of the hashes, so they do not depend on the thread count.
     pub fn build<'a>(docs: impl Iterator<Item = (Option<&'a str>, &'a str)>, cfg: &ClusterConfig) -> Self {
         let docs: Vec<(Option<&str>, &str)> = docs.collect();
-        let counted: Vec<HashMap<String, f32>> = docs
-            .par_iter()
-            .map(|(title, text)| {
-                let mut tf: HashMap<String, f32> = HashMap::new();
-                for t in terms(text) {
-                    *tf.entry(t).or_default() += 1.0;
-                }
-                if let Some(title) = title {
-                    for t in terms(title) {
-                        *tf.entry(t).or_default() += 2.0;
-                    }
-                }
-                tf
-            })
-            .collect();
-        // Vocabulary in a deterministic order.
-        let mut vocab: HashMap<&str, u32> = HashMap::new();
-        let mut df: Vec<u32> = Vec::new();
+        let counted: Vec<Vec<(u64, f32)>> = docs.par_iter().map(|&(title, text)| term_counts(title, text)).collect();
+        drop(docs);
+        let mut df_by_hash: HashMap<u64, u32> = HashMap::new();
         for tf in &counted {
-            let mut keys: Vec<&str> = tf.keys().map(String::as_str).collect();
-            keys.sort_unstable();
-            for k in keys {
-                let next = vocab.len() as u32;
-                let id = *vocab.entry(k).or_insert(next);
-                if id as usize == df.len() {
-                    df.push(0);
-                }
-                df[id as usize] += 1;
+            for &(h, _) in tf {
+                *df_by_hash.entry(h).or_default() += 1;
             }
         }
+        let mut vocab: Vec<(u64, u32)> = df_by_hash.into_iter().collect();
+        vocab.sort_unstable();
+        let df: Vec<u32> = vocab.iter().map(|x| x.1).collect();
+        let hashes: Vec<u64> = vocab.into_iter().map(|x| x.0).collect();
         let n = counted.len() as f32;
         let idf: Vec<f32> = df.iter().map(|&d| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0).collect();
         let vectors: Vec<TermVector> = counted
-            .par_iter()
+            .into_par_iter()
             .map(|tf| {
-                let mut v: Vec<(u32, f32)> = tf.iter().map(|(t, &c)| {
-                    let id = vocab[t.as_str()];
-                    (id, (1.0 + c.ln()) * idf[id as usize])
-                }).collect();
+                let mut v: Vec<(u32, f32)> = tf
+                    .iter()
+                    .map(|&(h, c)| {
+                        let id = hashes.binary_search(&h).expect("every counted hash is in the vocabulary") as u32;
+                        (id, (1.0 + c.ln()) * idf[id as usize])
+                    })
+                    .collect();
                 v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 v.truncate(cfg.max_terms);
                 v.sort_by_key(|x| x.0);

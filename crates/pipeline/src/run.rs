@@ -170,6 +170,14 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
     cluster::cluster(&docs, &settings.cluster)
 }
 
+/// Records a stage's seconds, and logs them with the peak memory so far
+/// (which stage sets the peak is what memory work starts from).
+fn stage_done(times: &mut Vec<(&'static str, f64)>, stage: &'static str, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(stage, seconds, peak_rss_mib = crate::manifest::peak_rss_mib(), "stage done");
+    times.push((stage, seconds));
+}
+
 /// Runs ingest -> embed -> cluster -> aggregate over `opts.inputs` into a
 /// fresh run in `opts.out` (replacing whatever it held, all at once).
 pub fn run(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> Result<RunReport, PipelineError> {
@@ -209,7 +217,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let ingested = ingest::ingest_paths_onto(&opts.inputs, &settings.ingest_options(), &prior, &|_| progress.inc(1));
     progress.finish();
     drop(prior);
-    times.push(("ingest", t.elapsed().as_secs_f64()));
+    stage_done(&mut times, "ingest", t);
     for w in &ingested.warnings {
         tracing::debug!(origin = %w.origin, id = %w.id, "{}", w.message);
     }
@@ -252,7 +260,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     })?;
     drop(embedder);
     drop(cache);
-    times.push(("embed", t.elapsed().as_secs_f64()));
+    stage_done(&mut times, "embed", t);
 
     // The whole corpus: the earlier batches, read back from their parts.
     let t = Instant::now();
@@ -280,11 +288,11 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     corpus.extend(ingested.articles);
     embedded.articles.extend(fresh_embedded.articles);
     embedded.leads.extend(fresh_embedded.leads);
-    times.push(("read", t.elapsed().as_secs_f64()));
+    stage_done(&mut times, "read", t);
 
     let t = Instant::now();
     let clustering = cluster_articles(&corpus, &embedded, settings);
-    times.push(("cluster", t.elapsed().as_secs_f64()));
+    stage_done(&mut times, "cluster", t);
 
     let t = Instant::now();
     let ids = crate::ids::carry(&corpus, &clustering, &assignments, previous.as_ref(), &dir, &stamp)?;
@@ -309,7 +317,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         &ids,
         sentence_part,
     )?;
-    times.push(("aggregate", t.elapsed().as_secs_f64()));
+    stage_done(&mut times, "aggregate", t);
 
     let record = BatchRecord {
         batch: stamp.batch,
