@@ -34,7 +34,9 @@ fn class_keywords(articles: &[Article], groups: &[Group]) -> Vec<Vec<String>> {
         .iter()
         .map(|g| {
             let mut tf: HashMap<String, f32> = HashMap::new();
-            for &i in &g.members {
+            // A page with no content has no keywords, and its words do not
+            // weigh on other groups' keywords.
+            for &i in g.members.iter().filter(|&&i| articles[i].content != ingest::Content::None) {
                 let a = &articles[i];
                 let text = format!("{} {}", a.title.as_deref().unwrap_or(""), a.text);
                 for t in cluster::terms(&text) {
@@ -80,7 +82,7 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>, k: usize) -> Vec<Strin
 
 /// Names: pairs of capitalised words most mentioned in the group.
 fn names(articles: &[Article], g: &Group) -> Vec<String> {
-    let all: Vec<String> = g.members.iter().flat_map(|&i| cluster::terms(&articles[i].text).into_iter().filter(|t| t.contains(' '))).collect();
+    let all: Vec<String> = g.members.iter().filter(|&&i| articles[i].content != ingest::Content::None).flat_map(|&i| cluster::terms(&articles[i].text).into_iter().filter(|t| t.contains(' '))).collect();
     most_common(all.iter().map(String::as_str), TOP)
 }
 

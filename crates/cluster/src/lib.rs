@@ -32,6 +32,9 @@ pub struct Doc<'a> {
     pub date: Option<NaiveDate>,
     /// Index of an earlier doc this one nearly duplicates.
     pub duplicate_of: Option<usize>,
+    /// A page with no content (`ingest::Content::None`): it is its own
+    /// event and its own story, whatever it resembles.
+    pub alone: bool,
 }
 
 /// Events and stories: per-article ids, numbered from 0 in order of each
@@ -92,6 +95,7 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let cands = candidates(&index, &vectors, cfg);
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
+        .filter(|&&(i, j)| !docs[i].alone && !docs[j].alone)
         .filter_map(|&(i, j)| {
             let gap = gap_days(docs[i].date, docs[j].date);
             if gap.is_some_and(|g| g > cfg.max_gap_days) {
@@ -110,7 +114,7 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let forced: Vec<(usize, usize)> = docs
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.duplicate_of.filter(|&j| j < n && j != i).map(|j| (j, i)))
+        .filter_map(|(i, d)| d.duplicate_of.filter(|&j| j < n && j != i && !d.alone && !docs[j].alone).map(|j| (j, i)))
         .collect();
     let (event, n_events) = average_link(n, &edges, &forced, cfg.threshold);
     tracing::info!(articles = n, candidates = cands.len(), edges = edges.len(), events = n_events, "clustered events");
@@ -184,8 +188,11 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
     let story_index = TermIndex::from_vectors(term_centroids);
     let centroid_refs: Vec<&[f32]> = centroids.iter().map(Vec::as_slice).collect();
     let cands = candidates(&story_index, &centroid_refs, cfg);
+    // An event of a page with no content stays its own story.
+    let alone: Vec<bool> = members.iter().map(|m| m.iter().all(|&i| docs[i].alone)).collect();
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
+        .filter(|&&(a, b)| !alone[a] && !alone[b])
         .filter_map(|&(a, b)| {
             let gap = gap_days(dates[a], dates[b]);
             if gap.is_some_and(|g| g > cfg.story_max_gap_days) {
@@ -199,4 +206,49 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
         .collect();
     let (event_story, n_stories) = average_link(n_events, &edges, &[], cfg.story_threshold);
     (event.iter().map(|&e| event_story[e as usize]).collect(), n_stories)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three pages with no content that look alike, and two reports of one
+    /// shooting, one of them a headline only.
+    fn docs<'a>(v: &'a [f32], w: &'a [f32], lv: &'a [&'a [f32]], lw: &'a [&'a [f32]], alone: bool) -> Vec<Doc<'a>> {
+        let date = NaiveDate::from_ymd_opt(2015, 6, 12);
+        let page = |text: &'a str| Doc { vector: w, lead: lw, title: Some("en"), text, date, duplicate_of: None, alone };
+        vec![
+            page("en"),
+            Doc { duplicate_of: Some(0), ..page("en") },
+            page("This article is outdated and was moved to archive"),
+            Doc { vector: v, lead: lv, title: Some("Gunman kills three at Chicago bar on Friday"), text: "", date, duplicate_of: None, alone: false },
+            Doc {
+                vector: v,
+                lead: lv,
+                title: Some("Three killed in Chicago bar shooting"),
+                text: "A gunman killed three people at a Chicago bar on Friday night, police said. The gunman fled on foot.",
+                date,
+                duplicate_of: None,
+                alone: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn pages_with_no_content_stay_alone_and_headlines_still_cluster() {
+        let (v, w) = ([0.6f32, 0.8, 0.0, 0.0], [0.0f32, 0.0, 0.6, 0.8]);
+        let (lv, lw): ([&[f32]; 1], [&[f32]; 1]) = ([&v], [&w]);
+        let cfg = ClusterConfig::default();
+        let c = cluster(&docs(&v, &w, &lv, &lw, true), &cfg);
+        assert_eq!(c.event[3], c.event[4], "a headline-only report joins its event");
+        let mut alone: Vec<u32> = c.event[..3].to_vec();
+        alone.extend([c.event[3]]);
+        alone.sort_unstable();
+        alone.dedup();
+        assert_eq!(alone.len(), 4, "each page with no content is its own event: {:?}", c.event);
+        assert_eq!(c.n_stories, 4, "and its own story: {:?}", c.story);
+        // The same pages taken for articles would make one false event.
+        let c = cluster(&docs(&v, &w, &lv, &lw, false), &cfg);
+        assert_eq!(c.event[0], c.event[1]);
+    }
 }

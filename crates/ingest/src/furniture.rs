@@ -11,7 +11,7 @@ use crate::hashed::{FastMap, FastSet};
 use crate::meta::{extract, outlet_from_url, Metadata};
 use crate::read::{InputFormat, RawDoc};
 use crate::language::detect_language;
-use crate::{sentences::sentence_spans, Article, Origin, Reject, Trace, Warning};
+use crate::{sentences::sentence_spans, Article, Content, Origin, Reject, Trace, Warning};
 
 /// An article between local cleaning and furniture removal.
 pub(crate) struct Staged {
@@ -110,6 +110,7 @@ impl Staged {
         let text = self.lines.join("\n");
         let sentence_spans = sentence_spans(&text);
         let language = detect_language(&text);
+        let content = Content::of(self.meta.title.as_deref(), &text);
         let mut warnings: Vec<Warning> = self
             .warnings
             .into_iter()
@@ -142,6 +143,7 @@ impl Staged {
                 text,
                 sentence_spans,
                 duplicate_of: None,
+                content,
                 removed: self.removed,
                 raw_bytes: self.raw_bytes,
             },

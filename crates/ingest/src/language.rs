@@ -77,6 +77,12 @@ fn is_function_word(packed_lowercase: u64) -> bool {
     PACKED_FUNCTION_WORDS.binary_search(&packed_lowercase).is_ok()
 }
 
+/// True when `word` is one of the English function words (any case).
+pub(crate) fn is_function(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() <= 5 && b.iter().all(u8::is_ascii_alphabetic) && is_function_word(packed_lowercase(b))
+}
+
 /// True when `text` is plainly English prose: at least 20% function words
 /// and at least 1.5% "the" among its first words.
 fn plainly_english(text: &str) -> bool {
@@ -179,7 +185,6 @@ mod tests {
 
     #[test]
     fn function_words_are_found_in_any_case() {
-        let is_function = |w: &str| is_function_word(packed_lowercase(w.as_bytes()));
         for w in FUNCTION_WORDS {
             assert!(is_function(w) && is_function(&w.to_uppercase()), "{w}");
         }

@@ -7,6 +7,7 @@
 //! line or record, and the reason. Nothing here panics on input.
 
 mod clean;
+mod content;
 mod date;
 mod dedup;
 mod furniture;
@@ -25,6 +26,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use clean::{clean_lines, CleanedLines, RemovalReason, Removed};
+pub use content::Content;
 pub use date::{parse_date_text, DateSource};
 pub use dedup::{simhash, NearDuplicates};
 pub use meta::Metadata;
@@ -97,6 +99,9 @@ pub struct Article {
     pub sentence_spans: Vec<std::ops::Range<usize>>,
     /// Id of an earlier article (input order) this one nearly duplicates.
     pub duplicate_of: Option<String>,
+    /// Whether the page holds an article, a headline only, or no content
+    /// (see [`Content::of`]); a page with none never joins an event.
+    pub content: Content,
     pub removed: Removed,
     /// Size of the raw input text in bytes.
     pub raw_bytes: usize,
@@ -293,7 +298,7 @@ pub(crate) use compile_list;
 /// threads wait on one another, one compiling the pattern that all of them
 /// need next. Later calls cost nothing.
 fn compile_patterns() {
-    [noise::COMPILE, date::COMPILE, meta::COMPILE].concat().into_par_iter().for_each(|compile| compile());
+    [noise::COMPILE, date::COMPILE, meta::COMPILE, content::COMPILE].concat().into_par_iter().for_each(|compile| compile());
 }
 
 /// Stable id for a document without one: a hash of its text.

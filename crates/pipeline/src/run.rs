@@ -165,6 +165,7 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
             text: &a.text,
             date: a.date,
             duplicate_of: a.duplicate_of.as_deref().and_then(|d| index.get(d).copied()),
+            alone: a.content == ingest::Content::None,
         })
         .collect();
     cluster::cluster(&docs, &settings.cluster)

@@ -165,3 +165,63 @@ fn outputs_are_readable_like_any_other_file() {
         assert_eq!(mode(&out.path().join(&f)), mode(&plain), "{} has other permissions than a plain file", f.display());
     }
 }
+
+/// Pages with no article in them (a language code, an archive notice,
+/// paywall stubs) stay in articles but never make an event with anything;
+/// a headline-only report still joins its event.
+#[test]
+fn pages_with_no_content_make_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("pages.jsonl");
+    let record = |id: &str, title: &str, text: &str| serde_json::json!({"id": id, "title": title, "text": text, "date": "2021-12-29"}).to_string();
+    let stub = "1 of 3 Premium Clicks used this month\nAlready a subscriber? Log in to continue";
+    let lines = [
+        record("en-1", "en", "en"),
+        record("en-2", "en", "en"),
+        record("en-3", "en", "en"),
+        record("archive", "en", "This article is outdated and was moved to archive"),
+        record("paywall-1", "", stub),
+        record("paywall-2", "", stub),
+        record("headline", "Iraq announces the end of the global coalition mission after the defeat of ISIS", ""),
+    ];
+    std::fs::write(&pages, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("run");
+    let opts = RunOptions {
+        inputs: vec![workspace().join("data/seeds"), pages],
+        out: out.clone(),
+        model_dir: model(),
+        cache_dir: None,
+        model_threads: 2,
+    };
+    let report = pipeline::run(&opts, &Settings::default(), &NoProgress).expect("runs");
+    assert!(report.rejects.is_empty(), "{:?}", report.rejects);
+
+    let articles = read(&part(&out, "articles"));
+    let ids: Vec<&str> = articles.column("id").unwrap().str().unwrap().iter().map(Option::unwrap_or_default).collect();
+    let content: Vec<&str> = articles.column("content").unwrap().str().unwrap().iter().map(Option::unwrap_or_default).collect();
+    let content_of = |id: &str| content[ids.iter().position(|&x| x == id).unwrap_or_else(|| panic!("{id} kept"))];
+    let empty = ["en-1", "en-2", "en-3", "archive", "paywall-1", "paywall-2"];
+    for id in empty {
+        assert_eq!(content_of(id), "none", "{id}");
+    }
+    assert_eq!(content_of("headline"), "title_only");
+    assert_eq!(content.iter().filter(|&&c| c == "article").count(), 5, "the seeds are articles");
+
+    let ae = read(&out.join("article_events.parquet"));
+    let a_ids: Vec<&str> = ae.column("article_id").unwrap().str().unwrap().iter().map(Option::unwrap_or_default).collect();
+    let events: Vec<u32> = ae.column("event_id").unwrap().u32().unwrap().into_no_null_iter().collect();
+    let event_of = |id: &str| events[a_ids.iter().position(|&x| x == id).unwrap()];
+    for id in empty {
+        let mates = events.iter().filter(|&&e| e == event_of(id)).count();
+        assert_eq!(mates, 1, "{id} shares its event");
+    }
+    let titles: Vec<Option<&str>> = articles.column("title").unwrap().str().unwrap().iter().collect();
+    let seed = ids[titles.iter().position(|t| t.is_some_and(|t| t.starts_with("Iraq Announces End of Global Coalition"))).unwrap()];
+    assert_eq!(event_of("headline"), event_of(seed), "the headline joins the report of the same announcement");
+
+    let ev = read(&out.join("events.parquet"));
+    let ev_ids: Vec<u32> = ev.column("event_id").unwrap().u32().unwrap().into_no_null_iter().collect();
+    let keywords = ev.column("keywords").unwrap().list().unwrap().clone();
+    let row = ev_ids.iter().position(|&e| e == event_of("en-1")).unwrap();
+    assert_eq!(keywords.get_as_series(row).unwrap().len(), 0, "a page with no content has no keywords");
+}

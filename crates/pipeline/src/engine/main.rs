@@ -253,11 +253,13 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
     let new = &r.articles[r.articles.len() - r.added..];
     let dups = new.iter().filter(|a| a.duplicate_of.is_some()).count();
     let sentences: usize = new.iter().map(|a| a.sentence_spans.len()).sum();
+    let empty = new.iter().filter(|a| a.content == ingest::Content::None).count();
     let known = if r.known > 0 { format!(", {} already in the run", r.known) } else { String::new() };
     println!(
-        "batch {batch}: {} articles ({} near-duplicates, {} sentences){known}, {} skipped, {} warnings",
+        "batch {batch}: {} articles ({} near-duplicates, {} with no content, {} sentences){known}, {} skipped, {} warnings",
         r.added,
         dups,
+        empty,
         sentences,
         r.rejects.len(),
         r.warnings
