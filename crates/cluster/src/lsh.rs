@@ -35,7 +35,7 @@ pub fn dense_candidates(vectors: &[&[f32]], bands: usize, bits: usize, max_bucke
                     let mut sig = 0u32;
                     for k in 0..bits {
                         let p = &planes[b * bits + k];
-                        let dot: f32 = v.iter().zip(p).map(|(x, y)| x * y).sum();
+                        let dot = crate::dot(v, p);
                         if dot > 0.0 {
                             sig |= 1 << k;
                         }

@@ -1,7 +1,8 @@
 //! The lexical signal: TF-IDF vectors over words, numbers and capitalised
 //! name pairs, and candidate pairs from shared rare terms.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use rayon::prelude::*;
 
@@ -17,6 +18,13 @@ const STOPWORDS: &[&str] = &[
     "to", "too", "two", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
     "whom", "why", "will", "with", "would", "you", "your", "told", "according", "year", "years", "week", "day", "time",
 ];
+
+/// [`STOPWORDS`] as a set: `terms` looks every word up.
+static STOPWORD_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
+fn is_stopword(w: &str) -> bool {
+    STOPWORD_SET.contains(w)
+}
 
 /// The year a text mentions most often (1900-2099; ties go to the later
 /// year), or `None` when it names no year.
@@ -92,7 +100,7 @@ pub fn terms(text: &str) -> Vec<String> {
         }
         let lower = w.to_lowercase();
         let is_num = w.chars().all(|c| c.is_ascii_digit());
-        let cap = w.chars().next().is_some_and(char::is_uppercase) && !STOPWORDS.contains(&lower.as_str());
+        let cap = w.chars().next().is_some_and(char::is_uppercase) && !is_stopword(&lower);
         if let (true, Some(p)) = (cap, prev_cap) {
             out.push(format!("{} {}", p.to_lowercase(), lower));
         }
@@ -101,7 +109,7 @@ pub fn terms(text: &str) -> Vec<String> {
             if w.len() >= 2 {
                 out.push(lower);
             }
-        } else if w.chars().count() >= 2 && !STOPWORDS.contains(&lower.as_str()) {
+        } else if w.chars().count() >= 2 && !is_stopword(&lower) {
             out.push(lower);
         }
     }

@@ -54,17 +54,23 @@ impl Content {
         [Content::Article, Content::TitleOnly, Content::None].into_iter().find(|c| c.as_str() == s)
     }
 
-    /// Classifies a cleaned title and text (see the module's rule).
+    /// Classifies a cleaned title and text (see the module's rule). It
+    /// stops reading as soon as the text has a body's worth of words.
     pub fn of(title: Option<&str>, text: &str) -> Self {
-        let title_words = content_words(title.unwrap_or(""));
-        let body_words = content_words(text);
-        let beyond = body_words.difference(&title_words).count();
-        if title_words.len() + beyond < MIN_WORDS {
+        let title_words: HashSet<String> = content_words(title.unwrap_or("")).collect();
+        let mut beyond: HashSet<String> = HashSet::new();
+        for w in content_words(text) {
+            if !title_words.contains(&w) {
+                beyond.insert(w);
+                if beyond.len() >= MIN_BODY_WORDS {
+                    return Content::Article;
+                }
+            }
+        }
+        if title_words.len() + beyond.len() < MIN_WORDS {
             Content::None
-        } else if beyond < MIN_BODY_WORDS {
-            Content::TitleOnly
         } else {
-            Content::Article
+            Content::TitleOnly
         }
     }
 }
@@ -72,24 +78,26 @@ impl Content {
 /// A line that is a notice of the page, not news: archive and moved
 /// notices, paywalls, login and newsletter forms, errors.
 static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    // Word boundaries are ASCII ones: Unicode ones keep the regex off its
+    // fast engines.
     Regex::new(
         r"(?xi)
-        \b(article|page|story|content|link)\b.{0,40}\b(outdated|archived|moved|no\ longer\ available|has\ been\ removed|expired|not\ found|does\ not\ exist)\b
-        | \bmoved\ to\ (the\ )?archive\b
-        | \bpremium\ clicks?\b
-        | \b\d+\ of\ \d+\ (free\ |premium\ )?(articles|stories|clicks)\b
-        | \balready\ a\ (subscriber|member)\b
-        | \bsubscribers?\ only\b
-        | \bsubscribe\ (now|today|to\ (continue|read|keep))\b
-        | \b(log|sign)\ ?in\ (to|or)\ (continue|read|view|subscribe|register)\b
-        | \b(log|sign)\ ?in\b.{0,60}\b(account|subscriber|subscription)\b
-        | \b(account|subscription)\b.{0,60}\b(log|sign)\ ?in\b
-        | \breached\ your\ (free\ )?(article\ |monthly\ )?limit\b
-        | \bselected\ any\ newsletters\b
-        | \bpage\ (was\ )?not\ found\b
-        | \berror\ 404\b | ^\s*404\b
-        | \benable\ (javascript|cookies)\b
-        | \byou\ are\ the\ owner\ of\ this\ article\b",
+        (?-u:\b)(article|page|story|content|link)(?-u:\b).{0,40}(?-u:\b)(outdated|archived|moved|no\ longer\ available|has\ been\ removed|expired|not\ found|does\ not\ exist)(?-u:\b)
+        | (?-u:\b)moved\ to\ (the\ )?archive(?-u:\b)
+        | (?-u:\b)premium\ clicks?(?-u:\b)
+        | (?-u:\b)\d+\ of\ \d+\ (free\ |premium\ )?(articles|stories|clicks)(?-u:\b)
+        | (?-u:\b)already\ a\ (subscriber|member)(?-u:\b)
+        | (?-u:\b)subscribers?\ only(?-u:\b)
+        | (?-u:\b)subscribe\ (now|today|to\ (continue|read|keep))(?-u:\b)
+        | (?-u:\b)(log|sign)\ ?in\ (to|or)\ (continue|read|view|subscribe|register)(?-u:\b)
+        | (?-u:\b)(log|sign)\ ?in(?-u:\b).{0,60}(?-u:\b)(account|subscriber|subscription)(?-u:\b)
+        | (?-u:\b)(account|subscription)(?-u:\b).{0,60}(?-u:\b)(log|sign)\ ?in(?-u:\b)
+        | (?-u:\b)reached\ your\ (free\ )?(article\ |monthly\ )?limit(?-u:\b)
+        | (?-u:\b)selected\ any\ newsletters(?-u:\b)
+        | (?-u:\b)page\ (was\ )?not\ found(?-u:\b)
+        | (?-u:\b)error\ 404(?-u:\b) | ^\s*404(?-u:\b)
+        | (?-u:\b)enable\ (javascript|cookies)(?-u:\b)
+        | (?-u:\b)you\ are\ the\ owner\ of\ this\ article(?-u:\b)",
     )
     .expect("static pattern")
 });
@@ -97,14 +105,14 @@ static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
 /// Compiles this module's pattern when called (see `compile_patterns` in lib.rs).
 pub(crate) const COMPILE: &[fn()] = crate::compile_list![NOTICE];
 
-/// The distinct content words of the lines of `text` that are not notices, lowercased.
-fn content_words(text: &str) -> HashSet<String> {
+/// The content words of the lines of `text` that are not notices,
+/// lowercased, in order (with repeats).
+fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.lines()
         .filter(|l| !NOTICE.is_match(l))
         .flat_map(|l| l.split(|c: char| !c.is_alphabetic()))
         .filter(|w| w.chars().count() >= 2 && !is_function(w))
         .map(str::to_lowercase)
-        .collect()
 }
 
 #[cfg(test)]
