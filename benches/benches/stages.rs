@@ -10,11 +10,11 @@ use ingest::{ingest_docs, read_file, IngestOptions, RawDoc};
 fn raw_docs() -> Vec<RawDoc> {
     let corpus = benches::ingest_corpus();
     if corpus.is_file() {
-        read_file(&corpus).0
+        read_file(&corpus).docs
     } else {
         let mut files: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
-        files.iter().flat_map(|f| read_file(f).0).collect()
+        files.iter().flat_map(|f| read_file(f).docs).collect()
     }
 }
 
@@ -45,6 +45,33 @@ fn ingest(c: &mut Criterion) {
         .collect();
     g.throughput(Throughput::Elements(dates.len() as u64));
     g.bench_function("parse_date_text", |b| b.iter(|| dates.iter().filter(|s| ingest::parse_date_text(black_box(s)).is_some()).count()));
+    g.finish();
+}
+
+/// Reading the corpus as JSON Lines, plain and compressed: what a
+/// compressed input costs before ingestion proper (MB/s of JSONL).
+fn reading(c: &mut Criterion) {
+    use std::io::Write;
+    let docs = raw_docs();
+    let jsonl: String = docs
+        .iter()
+        .map(|d| serde_json::json!({"id": d.id, "title": d.title, "date": d.date, "text": d.text}).to_string() + "\n")
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("corpus.jsonl");
+    std::fs::write(&plain, &jsonl).unwrap();
+    let gz = dir.path().join("corpus.jsonl.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(jsonl.as_bytes()).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let zst = dir.path().join("corpus.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(jsonl.as_bytes(), 3).unwrap()).unwrap();
+    let mut g = c.benchmark_group("read");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(jsonl.len() as u64));
+    for (name, path) in [("jsonl", &plain), ("jsonl.gz", &gz), ("jsonl.zst", &zst)] {
+        g.bench_function(name, |b| b.iter(|| read_file(black_box(path)).docs.len()));
+    }
     g.finish();
 }
 
@@ -121,5 +148,5 @@ fn embedding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest, embedding, clustering, aggregation);
+criterion_group!(benches, ingest, reading, embedding, clustering, aggregation);
 criterion_main!(benches);

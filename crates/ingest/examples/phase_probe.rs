@@ -1,5 +1,5 @@
 fn main() {
-    let (docs, _, _) = ingest::read_file(std::path::Path::new("../shared/datasets/gva/dev.jsonl"));
+    let docs = ingest::read_file(std::path::Path::new("../shared/datasets/gva/dev.jsonl")).docs;
     let t = std::time::Instant::now();
     let cleaned: Vec<_> = docs.iter().map(|d| ingest::clean_lines(&d.text)).collect();
     let a = t.elapsed();

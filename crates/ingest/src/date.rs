@@ -19,6 +19,9 @@ pub enum DateSource {
     Dateline,
     /// A full date in the lead paragraphs.
     Body,
+    /// When a crawler fetched the page (a WARC record's `WARC-Date`): the
+    /// page itself gave no date.
+    Crawl,
 }
 
 impl DateSource {
@@ -28,12 +31,13 @@ impl DateSource {
             Self::Header => "header",
             Self::Dateline => "dateline",
             Self::Body => "body",
+            Self::Crawl => "crawl",
         }
     }
 
     /// The inverse of [`DateSource::as_str`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Field, Self::Header, Self::Dateline, Self::Body].into_iter().find(|d| d.as_str() == name)
+        [Self::Field, Self::Header, Self::Dateline, Self::Body, Self::Crawl].into_iter().find(|d| d.as_str() == name)
     }
 }
 

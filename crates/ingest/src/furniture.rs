@@ -64,7 +64,13 @@ impl Staged {
         let mut key_text = cleaned.key_text;
         let mut removed = cleaned.removed;
         let url_outlet = doc.source.clone().or_else(|| doc.url.as_deref().and_then(outlet_from_url));
-        let meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut keys, &mut removed);
+        let mut meta = extract(field_title.as_deref(), field_date, url_outlet, &mut lines, &mut keys, &mut removed);
+        if meta.date.is_none() {
+            if let Some(d) = doc.crawl_date.as_deref().and_then(parse_date_text).filter(|&d| implausible(d).is_none()) {
+                meta.date = Some(d);
+                meta.date_source = Some(DateSource::Crawl);
+            }
+        }
         if lines.is_empty() {
             // A scrape of a sign-up wall or a consent page: the title field is
             // all that tells what the article was about.
@@ -336,6 +342,7 @@ mod tests {
             source: Some(source.to_string()),
             text: format!("Story number {n} happened in a town where nothing else happened that day, officials said."),
             title_from_field: true,
+            crawl_date: None,
         }
     }
 

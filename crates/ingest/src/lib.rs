@@ -10,6 +10,7 @@ mod clean;
 mod content;
 mod date;
 mod dedup;
+mod discover;
 mod furniture;
 mod hashed;
 mod language;
@@ -17,8 +18,10 @@ mod meta;
 mod noise;
 mod read;
 mod sentences;
+mod stream;
 mod text;
 mod trace;
+mod warc;
 
 use std::path::PathBuf;
 
@@ -30,7 +33,8 @@ pub use content::Content;
 pub use date::{parse_date_text, DateSource};
 pub use dedup::{simhash, NearDuplicates};
 pub use meta::Metadata;
-pub use read::{discover, read_file, InputFormat, RawDoc};
+pub use discover::{discover, Discovered, STDIN};
+pub use read::{read_file, Compression, FileRead, InputFormat, RawDoc, Source};
 pub use sentences::{sentence_spans, split_sentences};
 pub use trace::{Prior, Trace};
 
@@ -135,6 +139,40 @@ pub struct Ingested {
     pub files: Vec<PathBuf>,
     /// Bytes of input read.
     pub bytes: u64,
+    /// What was under the inputs besides articles.
+    pub inputs: InputsSeen,
+}
+
+/// Files and records under the inputs that hold no articles, for the
+/// summary: nothing is skipped without a word.
+#[derive(Debug, Default, Clone)]
+pub struct InputsSeen {
+    /// Files of an unknown kind, by lowercase extension (each is a reject too).
+    pub unknown: std::collections::BTreeMap<String, usize>,
+    /// Hidden files and folders skipped.
+    pub hidden: usize,
+    /// WARC records that are not HTML responses.
+    pub skipped_records: usize,
+}
+
+impl InputsSeen {
+    /// One line for a summary ("files not in an article format: 2 .pdf;
+    /// 1 hidden file or folder skipped"), `None` when there is nothing to say.
+    pub fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.unknown.is_empty() {
+            let kind = |e: &str| if e.is_empty() { "without extension".to_string() } else { format!(".{e}") };
+            let kinds: Vec<String> = self.unknown.iter().map(|(e, n)| format!("{n} {}", kind(e))).collect();
+            parts.push(format!("files not in an article format: {}", kinds.join(", ")));
+        }
+        if self.hidden > 0 {
+            parts.push(format!("{} hidden files or folders skipped", self.hidden));
+        }
+        if self.skipped_records > 0 {
+            parts.push(format!("{} WARC records that are not HTML pages skipped", self.skipped_records));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 /// Settings for ingestion.
@@ -182,29 +220,36 @@ pub fn ingest_paths_onto(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Ingested {
     let started = std::time::Instant::now();
-    let mut rejects = Vec::new();
-    let files = discover(paths, &mut rejects);
-    let read: Vec<(Vec<RawDoc>, Vec<Reject>, u64)> = files
+    let found = discover(paths);
+    let mut rejects = found.rejects;
+    let read: Vec<FileRead> = found
+        .files
         .par_iter()
         .map(|f| {
             let r = read_file(f);
-            progress(r.0.len());
+            progress(r.docs.len());
             r
         })
         .collect();
     let mut docs = Vec::new();
     let mut bytes = 0;
-    for (d, r, b) in read {
-        docs.extend(d);
-        rejects.extend(r);
-        bytes += b;
+    let mut skipped_records = 0;
+    for r in read {
+        docs.extend(r.docs);
+        rejects.extend(r.rejects);
+        bytes += r.bytes;
+        skipped_records += r.skipped_records;
     }
-    tracing::debug!(files = files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");
+    tracing::debug!(files = found.files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");
     let mut out = ingest_docs_onto(docs, opts, prior);
     rejects.append(&mut out.rejects);
+    let mut warnings = found.warnings;
+    warnings.append(&mut out.warnings);
+    out.warnings = warnings;
     out.rejects = rejects;
-    out.files = files;
+    out.files = found.files;
     out.bytes = bytes;
+    out.inputs = InputsSeen { unknown: found.unknown, hidden: found.hidden, skipped_records };
     out
 }
 
@@ -280,7 +325,7 @@ pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) 
     for r in &rejects {
         tracing::debug!(origin = %r.origin, "skipped: {}", r.reason);
     }
-    Ingested { articles, traces, known, rejects, warnings, files: Vec::new(), bytes: 0 }
+    Ingested { articles, traces, known, rejects, warnings, files: Vec::new(), bytes: 0, inputs: InputsSeen::default() }
 }
 
 /// The functions that compile each of the given lazily built patterns (a

@@ -1,6 +1,6 @@
 //! Finding input files and reading them into raw documents.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -15,16 +15,18 @@ pub enum InputFormat {
     Jsonl,
     Csv,
     Html,
+    /// A web archive (ISO 28500): each HTML response is an article.
+    Warc,
 }
 
 impl InputFormat {
-    pub fn from_path(p: &Path) -> Option<Self> {
-        let ext = p.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
+    fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
             "txt" | "text" => Some(Self::Txt),
             "jsonl" | "ndjson" => Some(Self::Jsonl),
             "csv" => Some(Self::Csv),
             "html" | "htm" => Some(Self::Html),
+            "warc" => Some(Self::Warc),
             _ => None,
         }
     }
@@ -35,12 +37,72 @@ impl InputFormat {
             Self::Jsonl => "jsonl",
             Self::Csv => "csv",
             Self::Html => "html",
+            Self::Warc => "warc",
         }
     }
 
     /// The inverse of [`InputFormat::as_str`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Txt, Self::Jsonl, Self::Csv, Self::Html].into_iter().find(|f| f.as_str() == name)
+        [Self::Txt, Self::Jsonl, Self::Csv, Self::Html, Self::Warc].into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+/// How a file is compressed, by its last extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Bzip2,
+}
+
+impl Compression {
+    fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "gz" | "gzip" => Some(Self::Gzip),
+            "zst" | "zstd" => Some(Self::Zstd),
+            "bz2" => Some(Self::Bzip2),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::None => "plain",
+            Self::Gzip => "gzip",
+            Self::Zstd => "zstd",
+            Self::Bzip2 => "bzip2",
+        }
+    }
+}
+
+/// What a file holds: its format, and how it is compressed (`x.jsonl.gz`,
+/// `x.csv.zst`, `x.warc.gz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    pub format: InputFormat,
+    pub compression: Compression,
+}
+
+impl Source {
+    /// The kinds of file storyline reads, for messages.
+    pub const KINDS: &'static str = ".txt, .jsonl, .csv, .html or .warc, each also as .gz, .zst or .bz2";
+
+    /// The source a path names by its extensions; standard input (`-`) is
+    /// JSON Lines.
+    pub fn of(p: &Path) -> Option<Self> {
+        if p.as_os_str() == crate::discover::STDIN {
+            return Some(Self { format: InputFormat::Jsonl, compression: Compression::None });
+        }
+        let name = p.file_name()?.to_str()?.to_ascii_lowercase();
+        let mut parts = name.rsplit('.');
+        let last = parts.next()?;
+        if let Some(format) = InputFormat::from_extension(last) {
+            return name.contains('.').then_some(Self { format, compression: Compression::None });
+        }
+        let compression = Compression::from_extension(last)?;
+        let format = InputFormat::from_extension(parts.next()?)?;
+        Some(Self { format, compression })
     }
 }
 
@@ -58,71 +120,81 @@ pub struct RawDoc {
     pub text: String,
     /// True when the title came from a field (not guessed from the text).
     pub title_from_field: bool,
+    /// When the page was fetched (WARC), the date of last resort.
+    pub crawl_date: Option<String>,
 }
 
-/// Expands files and folders (recursively, sorted) into the supported input
-/// files. Unsupported files inside folders are skipped silently (a folder of
-/// articles often holds a README); a file named directly that is not
-/// supported, or a path that does not exist, becomes a reject.
-pub fn discover(paths: &[PathBuf], rejects: &mut Vec<Reject>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out, rejects);
-        } else if p.is_file() {
-            if InputFormat::from_path(p).is_some() {
-                out.push(p.clone());
-            } else {
-                rejects.push(reject(p, None, None, "unsupported file type (expected .txt, .jsonl, .csv or .html)"));
-            }
-        } else {
-            rejects.push(reject(p, None, None, "no such file or folder"));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, rejects: &mut Vec<Reject>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            rejects.push(reject(dir, None, None, &format!("cannot read folder: {e}")));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out, rejects);
-        } else if InputFormat::from_path(&p).is_some() {
-            out.push(p);
-        }
-    }
-}
-
-fn reject(file: &Path, record: Option<u64>, id: Option<String>, reason: &str) -> Reject {
+pub(crate) fn reject(file: &Path, record: Option<u64>, id: Option<String>, reason: &str) -> Reject {
     Reject { origin: Origin { file: file.to_path_buf(), record }, id, reason: reason.to_string() }
 }
 
-/// Reads one input file into raw documents, rejects, and its size in bytes.
-pub fn read_file(path: &Path) -> (Vec<RawDoc>, Vec<Reject>, u64) {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return (Vec::new(), vec![reject(path, None, None, &format!("cannot read file: {e}"))], 0),
+/// What reading one input file gave.
+#[derive(Debug, Default)]
+pub struct FileRead {
+    pub docs: Vec<RawDoc>,
+    pub rejects: Vec<Reject>,
+    /// Its size on disk (compressed files: their compressed size; standard
+    /// input: the bytes read).
+    pub bytes: u64,
+    /// WARC records that are not HTML responses, skipped.
+    pub skipped_records: usize,
+}
+
+/// Reads one input file into raw documents and rejects.
+///
+/// Plain files are read whole. Compressed files, WARC files and standard
+/// input are streamed: a corrupt or truncated stream is a reject naming the
+/// record and byte where it broke, and the records before it are kept.
+pub fn read_file(path: &Path) -> FileRead {
+    let fail = |reason: String, bytes: u64| FileRead { rejects: vec![reject(path, None, None, &reason)], bytes, ..FileRead::default() };
+    let Some(source) = Source::of(path) else {
+        return fail("not an article format".into(), 0);
     };
-    let size = bytes.len() as u64;
-    let Some(format) = InputFormat::from_path(path) else {
-        return (Vec::new(), vec![reject(path, None, None, "unsupported file type")], size);
+    if path.as_os_str() == crate::discover::STDIN {
+        let mut input = crate::stream::Counted::new(std::io::stdin().lock());
+        let (docs, rejects) = crate::stream::read_jsonl(path, "standard input", &mut input);
+        return FileRead { docs, rejects, bytes: input.consumed(), skipped_records: 0 };
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot read file: {e}"), 0),
     };
-    let (docs, rejects) = match format {
-        InputFormat::Txt | InputFormat::Html => match single_text(path, &bytes) {
+    let bytes = file.metadata().map_or(0, |m| m.len());
+    if source.compression == Compression::None && source.format != InputFormat::Warc {
+        let mut all = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut { file }, &mut all) {
+            return fail(format!("cannot read file: {e}"), bytes);
+        }
+        let (docs, rejects) = read_bytes(path, source.format, &all);
+        return FileRead { docs, rejects, bytes, skipped_records: 0 };
+    }
+    let what = source.compression.name();
+    let mut input = match crate::stream::decoder(file, source.compression) {
+        Ok(r) => crate::stream::Counted::new(r),
+        Err(e) => return fail(format!("cannot open {what} stream: {e}"), bytes),
+    };
+    let (docs, rejects) = match source.format {
+        InputFormat::Jsonl => crate::stream::read_jsonl(path, what, &mut input),
+        InputFormat::Csv => read_csv(path, &mut input),
+        InputFormat::Warc => {
+            let w = crate::warc::read_warc(path, &mut input);
+            return FileRead { docs: w.docs, rejects: w.rejects, bytes, skipped_records: w.skipped };
+        }
+        InputFormat::Txt | InputFormat::Html => {
+            let mut all = Vec::new();
+            match std::io::Read::read_to_end(&mut input, &mut all) {
+                Ok(_) => read_bytes(path, source.format, &all),
+                Err(e) => return fail(format!("corrupt or truncated {what} data after {} bytes: {e}", input.consumed()), bytes),
+            }
+        }
+    };
+    FileRead { docs, rejects, bytes, skipped_records: 0 }
+}
+
+/// The documents of a whole file's (decompressed) bytes.
+fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
+    match format {
+        InputFormat::Txt | InputFormat::Html => match single_text(path, bytes) {
             Ok(text) => {
                 let doc = if format == InputFormat::Html { html_doc(path, &text) } else { Ok(txt_doc(path, text)) };
                 match doc {
@@ -132,10 +204,13 @@ pub fn read_file(path: &Path) -> (Vec<RawDoc>, Vec<Reject>, u64) {
             }
             Err(r) => (Vec::new(), vec![r]),
         },
-        InputFormat::Jsonl => read_jsonl(path, &bytes),
-        InputFormat::Csv => read_csv(path, &bytes),
-    };
-    (docs, rejects, size)
+        InputFormat::Jsonl => read_jsonl(path, bytes),
+        InputFormat::Csv => read_csv(path, bytes),
+        InputFormat::Warc => {
+            let w = crate::warc::read_warc(path, &mut { bytes });
+            (w.docs, w.rejects)
+        }
+    }
 }
 
 /// Decodes a whole-file document, refusing binary data and invalid UTF-8.
@@ -175,10 +250,11 @@ fn txt_doc(path: &Path, text: String) -> RawDoc {
         source: None,
         text,
         title_from_field: false,
+        crawl_date: None,
     }
 }
 
-fn html_doc(path: &Path, html: &str) -> Result<RawDoc, Reject> {
+pub(crate) fn html_doc(path: &Path, html: &str) -> Result<RawDoc, Reject> {
     let extracted = crate::meta::html_main_text(html)
         .map_err(|e| reject(path, None, None, &format!("HTML without readable main text: {e}")))?;
     Ok(RawDoc {
@@ -191,6 +267,7 @@ fn html_doc(path: &Path, html: &str) -> Result<RawDoc, Reject> {
         url: extracted.url,
         source: extracted.site,
         text: extracted.text,
+        crawl_date: None,
     })
 }
 
@@ -233,6 +310,7 @@ fn record_doc(path: &Path, record: u64, format: InputFormat, f: Fields) -> Resul
         url: nonempty(f.url),
         source: nonempty(f.source),
         text,
+        crawl_date: None,
     })
 }
 
@@ -266,7 +344,7 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
 }
 
 /// One JSONL record (line `n`) as a document, or why it cannot be one.
-fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
+pub(crate) fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
     let line = std::str::from_utf8(line)
         .map_err(|e| reject(path, Some(n), None, &format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
     let record = parse_record(line).map_err(|reason| reject(path, Some(n), None, &reason))?;
@@ -412,11 +490,15 @@ impl<'de> serde::Deserialize<'de> for JsonField {
     }
 }
 
-fn read_csv(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
+fn read_csv(path: &Path, input: impl std::io::Read) -> (Vec<RawDoc>, Vec<Reject>) {
+    use std::io::BufRead;
     let mut docs = Vec::new();
     let mut rejects = Vec::new();
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let mut input = std::io::BufReader::new(input);
+    if input.fill_buf().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF")) {
+        input.consume(3);
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -436,6 +518,13 @@ fn read_csv(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line());
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    // The stream itself broke (a truncated archive): what
+                    // was read before stays.
+                    let at = rdr.position().byte();
+                    rejects.push(reject(path, line, None, &format!("corrupt or truncated data after {at} bytes: {io}")));
+                    break;
+                }
                 rejects.push(reject(path, line, None, &format!("broken CSV record: {e}")));
                 continue;
             }

@@ -37,9 +37,12 @@ fn txt_jsonl_csv_html_in_one_folder() {
         "d.html",
         format!("<html><head><title>Fire downtown</title></head><body><nav>Home | News</nav><article><h1>Fire downtown</h1><p>{BODY}</p><p>{BODY} Again, firefighters said.</p><p>Officials said the cause is under investigation and more details will come.</p></article></body></html>").as_bytes(),
     );
-    write(d.path(), "notes.md", b"ignored: not an input format");
+    write(d.path(), "notes.md", b"not an input format: reported, not read");
     let out = run(&[d.path().to_path_buf()]);
-    assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+    let rejects: Vec<String> = out.rejects.iter().map(ToString::to_string).collect();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0].ends_with("notes.md: not an article format"), "{rejects:?}");
+    assert_eq!(out.inputs.summary().as_deref(), Some("files not in an article format: 1 .md"));
     let ids: Vec<&str> = out.articles.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(out.articles.len(), 5, "{ids:?}");
     let j1 = out.articles.iter().find(|a| a.id == "j1").unwrap();

@@ -15,6 +15,7 @@ fn doc(id: &str, outlet: &str, text: &str) -> RawDoc {
         source: Some(outlet.into()),
         text: text.into(),
         title_from_field: true,
+        crawl_date: None,
     }
 }
 

@@ -10,6 +10,7 @@ fn doc(text: String, title: Option<String>, date: Option<String>) -> RawDoc {
         format: InputFormat::Jsonl,
         id: "p".into(),
         title_from_field: title.is_some(),
+        crawl_date: None,
         title,
         date,
         url: Some("http://web.archive.org/web/1/http://x.example/a".into()),

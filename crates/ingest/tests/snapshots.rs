@@ -84,7 +84,7 @@ const GVA_SAMPLE: &[&str] = &[
 
 #[test]
 fn gva_articles() {
-    let (docs, rejects, _) = read_file(&shared().join("gva/dev.jsonl"));
+    let ingest::FileRead { docs, rejects, .. } = read_file(&shared().join("gva/dev.jsonl"));
     assert!(rejects.is_empty());
     let mut picked: Vec<_> = docs.iter().filter(|d| GVA_SAMPLE.contains(&d.id.as_str())).cloned().collect();
     // Add a few more by position, so the sample covers several outlets.

@@ -40,6 +40,8 @@ pub struct RunReport {
     pub known: usize,
     /// This batch's rejects.
     pub rejects: Vec<ingest::Reject>,
+    /// Files and records under the inputs that hold no articles.
+    pub inputs: ingest::InputsSeen,
     pub warnings: usize,
     /// Groups (0..n) of the whole corpus.
     pub clustering: cluster::Clustering,
@@ -213,7 +215,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
 
     let t = Instant::now();
     let prior = if previous.is_some() { aggregate::read_traces(&dir)? } else { ingest::Prior::default() };
-    let files = ingest::discover(&opts.inputs, &mut Vec::new());
+    let files = ingest::discover(&opts.inputs).files;
     progress.start("ingest", files.len() as u64, "files");
     let ingested = ingest::ingest_paths_onto(&opts.inputs, &settings.ingest_options(), &prior, &|_| progress.inc(1));
     progress.finish();
@@ -233,6 +235,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
             added: 0,
             known: ingested.known,
             rejects: ingested.rejects,
+            inputs: ingested.inputs,
             warnings: ingested.warnings.len(),
             clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
             event_ids: Vec::new(),
@@ -341,6 +344,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         warnings: ingested.warnings.len(),
         articles: corpus,
         rejects: ingested.rejects,
+        inputs: ingested.inputs,
         clustering,
         event_ids: ids.event_of,
         story_ids: ids.story_of,

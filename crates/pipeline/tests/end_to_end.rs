@@ -225,3 +225,34 @@ fn pages_with_no_content_make_no_event() {
     let row = ev_ids.iter().position(|&e| e == event_of("en-1")).unwrap();
     assert_eq!(keywords.get_as_series(row).unwrap().len(), 0, "a page with no content has no keywords");
 }
+
+/// `zcat dump.jsonl.gz | storyline run --input - --out RUN`: JSON Lines on
+/// standard input, through the real binary and model.
+#[test]
+fn json_lines_from_standard_input() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let lines: String = std::fs::read_dir(workspace().join("data/seeds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| serde_json::json!({"id": p.file_stem().unwrap().to_str().unwrap(), "text": std::fs::read_to_string(&p).unwrap()}).to_string() + "\n")
+        .collect();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .env("STORYLINE_CACHE", tmp.path().join("cache"))
+        .env("STORYLINE_MODEL", model())
+        .args(["run", "--no-cache", "--input", "-", "--out"])
+        .arg(&run)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("batch 1: 5 articles"), "{stdout}");
+    let articles = read(&part(&run, "articles"));
+    let files: Vec<&str> = articles.column("source_file").unwrap().str().unwrap().iter().map(Option::unwrap_or_default).collect();
+    assert_eq!(files, vec!["-"; 5]);
+}

@@ -50,10 +50,11 @@ pub(crate) struct Common {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the pipeline over files and folders of articles (.txt, .jsonl, .csv, .html)
+    /// Run the pipeline over files and folders of articles (.txt, .jsonl, .csv, .html, .warc;
+    /// each also .gz, .zst or .bz2; `-` is JSON Lines on standard input)
     /// into a fresh run in --out (replacing what it held).
     Run {
-        /// Input files or folders.
+        /// Input files or folders (`-`: JSON Lines on standard input).
         #[arg(long, required = true)]
         input: Vec<PathBuf>,
         #[command(flatten)]
@@ -62,7 +63,7 @@ enum Cmd {
     /// Add the articles of --input to the run in --out (a run, if there is
     /// none): articles already there are skipped, events and stories keep their ids.
     Add {
-        /// Input files or folders.
+        /// Input files or folders (`-`: JSON Lines on standard input).
         #[arg(long, required = true)]
         input: Vec<PathBuf>,
         #[command(flatten)]
@@ -92,7 +93,7 @@ enum Cmd {
     /// Print the distinct sentences of the inputs, one a line, as ingestion
     /// splits them (the anchor benchmark's input).
     Sentences {
-        /// Input files or folders.
+        /// Input files or folders (`-`: JSON Lines on standard input).
         #[arg(long, required = true)]
         input: Vec<PathBuf>,
         /// At most this many sentences.
@@ -245,6 +246,7 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
     let batch = r.manifest.batches.last().map_or(0, |b| b.batch);
     if !r.committed {
         println!("nothing new: {} record(s) already in the run, {} skipped; {} is as it was (batch {batch})", r.known, r.rejects.len(), out.display());
+        inputs_line(&r.inputs);
         for reject in r.rejects.iter().take(10) {
             println!("  skipped {reject}");
         }
@@ -279,6 +281,7 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
         let label: String = a.headline().chars().take(90).collect();
         println!("  event {:>5}: {:>3} articles  {label}", r.event_ids[first], sizes[e]);
     }
+    inputs_line(&r.inputs);
     for reject in r.rejects.iter().take(10) {
         println!("  skipped {reject}");
     }
@@ -286,6 +289,13 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
         println!("  ... and {} more skipped (see rejects/)", r.rejects.len() - 10);
     }
     println!("outputs in {} ({secs:.1} s)", out.display());
+}
+
+/// What the inputs held besides articles, when anything.
+fn inputs_line(seen: &ingest::InputsSeen) {
+    if let Some(line) = seen.summary() {
+        println!("inputs: {line}");
+    }
 }
 
 /// Expands `KEY=V1,V2` sweeps into the grid of override lists.

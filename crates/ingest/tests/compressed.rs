@@ -1,0 +1,147 @@
+//! Inputs as users have them: compressed files of each kind, a truncated
+//! archive, WARC crawls, files of unknown kinds, hidden files and symlink
+//! loops. Inputs are generated here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ingest::{ingest_paths, IngestOptions, Ingested};
+
+fn run(paths: &[PathBuf]) -> Ingested {
+    ingest_paths(paths, &IngestOptions::default())
+}
+
+/// `n` JSONL records, each its own article.
+fn jsonl(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let text = format!(
+                "Police in Springfield said {i} people were hurt when a fire broke out at a warehouse on Elm Street {prefix} on Friday night. \
+                 Firefighters needed three hours to put it out, a spokesman said."
+            );
+            serde_json::json!({"id": format!("{prefix}-{i}"), "title": format!("Warehouse fire number {i}"), "date": "2016-05-01", "text": text}).to_string() + "\n"
+        })
+        .collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn ids(out: &Ingested) -> Vec<String> {
+    let mut ids: Vec<String> = out.articles.iter().map(|a| a.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn gzip_zstd_and_bzip2_read_like_plain_files() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |name: &str, bytes: &[u8]| std::fs::write(d.path().join(name), bytes).unwrap();
+    w("plain.jsonl", jsonl("plain", 3).as_bytes());
+    w("a.jsonl.gz", &gzip(jsonl("gz", 3).as_bytes()));
+    // Two gzip members, as `cat a.gz b.gz` makes.
+    w("b.jsonl.gz", &[gzip(jsonl("m1", 1).as_bytes()), gzip(jsonl("m2", 1).as_bytes())].concat());
+    w("c.jsonl.zst", &zstd::encode_all(jsonl("zst", 2).as_bytes(), 3).unwrap());
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(jsonl("bz", 2).as_bytes()).unwrap();
+    w("d.jsonl.bz2", &bz.finish().unwrap());
+    let csv = "id,title,text\ncsv-1,Fire on Elm Street,\"Police said a fire broke out at a warehouse on Elm Street on Friday night, hurting two.\"\n";
+    w("e.csv.zst", &zstd::encode_all(format!("\u{feff}{csv}").as_bytes(), 3).unwrap());
+    w("f.txt.gz", &gzip(b"Fire on Oak Street\n\nPolice said a fire broke out at a house on Oak Street on Friday night, hurting two people.\n"));
+    let out = run(&[d.path().to_path_buf()]);
+    assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+    let got = ids(&out);
+    for id in ["plain-2", "gz-0", "gz-2", "m1-0", "m2-0", "zst-1", "bz-1", "csv-1"] {
+        assert!(got.contains(&id.to_string()), "{id} missing from {got:?}");
+    }
+    assert_eq!(got.len(), 3 + 3 + 2 + 2 + 2 + 1 + 1, "{got:?}");
+    let zst = out.articles.iter().find(|a| a.id == "zst-1").unwrap();
+    assert_eq!(zst.origin.record, Some(2), "records are numbered by line, as in a plain file");
+}
+
+#[test]
+fn a_truncated_archive_keeps_what_came_before() {
+    let d = tempfile::tempdir().unwrap();
+    let whole = gzip(jsonl("t", 2000).as_bytes());
+    let cut = d.path().join("cut.jsonl.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = run(std::slice::from_ref(&cut));
+    assert_eq!(out.rejects.len(), 1, "{:?}", out.rejects);
+    let r = out.rejects[0].to_string();
+    assert!(r.starts_with(&format!("{}:", cut.display())) && r.contains("corrupt or truncated gzip data at line"), "{r}");
+    let n = out.articles.len();
+    assert!(n > 100 && n < 2000, "the records before the cut are kept: {n}");
+    assert_eq!(out.rejects[0].origin.record, Some(n as u64 + 1), "the reject names the line that broke: {r}");
+}
+
+/// A WARC record as a crawler writes it.
+fn record(kind: &str, uri: &str, date: &str, block: &str) -> String {
+    format!(
+        "WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Target-URI: {uri}\r\nWARC-Date: {date}\r\nContent-Length: {}\r\n\r\n{block}\r\n\r\n",
+        block.len()
+    )
+}
+
+#[test]
+fn warc_html_responses_become_articles() {
+    let page = |title: &str, body: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<html><head><title>{title}</title></head><body><article><h1>{title}</h1>\
+             <p>{body}</p><p>Firefighters needed three hours to put it out, a spokesman for the city said on Saturday.</p>\
+             <p>The cause of the fire is under investigation, and the warehouse was empty at the time.</p></article></body></html>"
+        )
+    };
+    let warc = [
+        record("warcinfo", "", "2016-05-02T08:00:00Z", "software: test"),
+        record("request", "https://news.example/fire", "2016-05-02T08:00:00Z", "GET /fire HTTP/1.1\r\n\r\n"),
+        record("response", "https://news.example/fire", "2016-05-02T08:00:01Z", &page("Warehouse fire on Elm Street", "Police said a fire broke out at a warehouse on Elm Street late Friday, hurting two people.")),
+        record("response", "https://news.example/logo.png", "2016-05-02T08:00:02Z", "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\nPNG"),
+        record("metadata", "https://news.example/fire", "2016-05-02T08:00:03Z", "via: crawler"),
+    ]
+    .concat();
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("crawl.warc.gz");
+    std::fs::write(&path, gzip(warc.as_bytes())).unwrap();
+    let out = run(&[path]);
+    assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+    assert_eq!(out.articles.len(), 1);
+    assert_eq!(out.inputs.skipped_records, 4);
+    let a = &out.articles[0];
+    assert_eq!(a.format, ingest::InputFormat::Warc);
+    assert_eq!(a.url.as_deref(), Some("https://news.example/fire"));
+    assert_eq!(a.title.as_deref(), Some("Warehouse fire on Elm Street"));
+    // The page names no date: the crawl's is the date of last resort.
+    assert_eq!(a.date.map(|d| d.to_string()).as_deref(), Some("2016-05-02"));
+    assert_eq!(a.date_source.map(|s| s.as_str()), Some("crawl"));
+}
+
+#[cfg(unix)]
+#[test]
+fn folders_as_they_are_on_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let w = |name: &str, bytes: &[u8]| {
+        let p = root.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    w("news/a.jsonl", jsonl("a", 3).as_bytes());
+    w("news/report.pdf", b"%PDF-1.4");
+    w("news/photo.png", b"\x89PNG");
+    w("news/.DS_Store", b"x");
+    w(".git/HEAD", b"ref: refs/heads/main");
+    std::os::unix::fs::symlink(".", root.join("news/loop")).unwrap();
+    std::os::unix::fs::symlink("news", root.join("mirror")).unwrap();
+    let out = run(&[root.to_path_buf()]);
+    assert_eq!(ids(&out), vec!["a-0", "a-1", "a-2"], "each record once, however many ways it is reached");
+    assert_eq!(out.files.len(), 1);
+    let rejects: Vec<String> = out.rejects.iter().map(ToString::to_string).collect();
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert!(rejects.iter().all(|r| r.ends_with("not an article format")), "{rejects:?}");
+    assert_eq!(out.inputs.summary().as_deref(), Some("files not in an article format: 1 .pdf, 1 .png; 2 hidden files or folders skipped"));
+    let links: Vec<&Path> = out.warnings.iter().filter(|w| w.message.starts_with("folder already visited")).map(|w| w.origin.file.as_path()).collect();
+    assert_eq!(links.len(), 2, "one warning per link to a folder seen before: {links:?}");
+}
