@@ -77,6 +77,23 @@ fn a_truncated_archive_keeps_what_came_before() {
     assert_eq!(out.rejects[0].origin.record, Some(n as u64 + 1), "the reject names the line that broke: {r}");
 }
 
+#[test]
+fn a_truncated_csv_archive_keeps_what_came_before() {
+    let d = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,title,text\n");
+    for i in 0..30000 {
+        csv += &format!("c{i},Fire {i},\"Police said a fire broke out at warehouse {i} on Elm Street on Friday night.\"\n");
+    }
+    let whole = zstd::encode_all(csv.as_bytes(), 3).unwrap();
+    let cut = d.path().join("cut.csv.zst");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = run(std::slice::from_ref(&cut));
+    assert_eq!(out.rejects.len(), 1, "{:?}", out.rejects);
+    assert!(out.rejects[0].reason.starts_with("corrupt or truncated data after"), "{}", out.rejects[0]);
+    let n = out.articles.len();
+    assert!(n > 1000 && n < 30000, "the records before the cut are kept: {n}");
+}
+
 /// A WARC record as a crawler writes it.
 fn record(kind: &str, uri: &str, date: &str, block: &str) -> String {
     format!(
