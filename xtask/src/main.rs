@@ -58,6 +58,10 @@ enum Cmd {
         /// value by week for dated corpora and 10 random batches for ECB+.
         #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
         batches: Option<String>,
+        /// Score `event` or `story` ids against the gold ids; default: story
+        /// for UCI (its gold ids are Google News stories), event for the rest.
+        #[arg(long)]
+        level: Option<String>,
     },
     /// Criterion benchmarks (saved as a baseline) and an end-to-end run on GVA dev
     /// recorded in bench-results/results.jsonl; with --anchor, embed throughput
@@ -112,7 +116,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Pipeline { input, out, config, add } => util::pipeline(&input, &out, config.as_deref(), add),
-        Cmd::Eval { gold, sweep, set, out, batches } => util::eval(&gold, &sweep, &set, &out, batches.as_deref()),
+        Cmd::Eval { gold, sweep, set, out, batches, level } => util::eval(&gold, &sweep, &set, &out, batches.as_deref(), level.as_deref()),
         Cmd::Bench { baseline, anchor, sentences, threads, e2e_only } => {
             if anchor {
                 let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -200,16 +200,26 @@ fn shared_datasets() -> PathBuf {
     workspace_root().join("../shared/datasets")
 }
 
-pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batches: Option<&str>) -> Result<()> {
+/// The level a corpus of ../shared/datasets labels: UCI's gold ids are
+/// Google News stories, the others' are events (see its README).
+fn gold_level(corpus: &str) -> &'static str {
+    if corpus == "uci" {
+        "story"
+    } else {
+        "event"
+    }
+}
+
+pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batches: Option<&str>, level: Option<&str>) -> Result<()> {
     let gold: Vec<PathBuf> = if gold.is_empty() {
         let dir = shared_datasets();
         if !dir.is_dir() {
             bail!(
-                "no --gold file given and {} does not exist: the labelled corpora (ECB+, GVC, GVA) live in ../shared/datasets beside the repository; pass --gold FILE.jsonl",
+                "no --gold file given and {} does not exist: the labelled corpora (ECB+, GVC, GVA, UCI) live in ../shared/datasets beside the repository; pass --gold FILE.jsonl",
                 dir.display()
             );
         }
-        ["ecbplus", "gvc", "gva"].iter().map(|c| dir.join(c).join("dev.jsonl")).filter(|p| p.is_file()).collect()
+        ["ecbplus", "gvc", "gva", "uci"].iter().map(|c| dir.join(c).join("dev.jsonl")).filter(|p| p.is_file()).collect()
     } else {
         gold.to_vec()
     };
@@ -227,6 +237,7 @@ pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batc
         let mut c = Command::new(&bin);
         c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
         c.arg("eval").arg("--gold").arg(g).arg("--out").arg(out.join(&corpus)).arg("--record").arg(&record);
+        c.arg("--level").arg(level.unwrap_or(gold_level(&corpus)));
         for s in sweep {
             c.arg("--sweep").arg(s);
         }

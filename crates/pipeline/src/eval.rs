@@ -41,10 +41,49 @@ pub fn read_gold(path: &Path) -> Result<Gold, PipelineError> {
     Ok(Gold { event_of })
 }
 
+/// Which of a run's groupings a gold file labels: events (ECB+, GVC, GVA)
+/// or stories (UCI's Google News stories, broader than one event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Event,
+    Story,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Story => "story",
+        }
+    }
+
+    /// The ids of this level in a clustering, one per article.
+    pub fn ids(self, c: &cluster::Clustering) -> &[u32] {
+        match self {
+            Self::Event => &c.event,
+            Self::Story => &c.story,
+        }
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "event" => Ok(Self::Event),
+            "story" => Ok(Self::Story),
+            _ => Err(format!("--level {s}: expected `event` or `story`")),
+        }
+    }
+}
+
 /// One evaluation: what was scored with what, and the scores.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalRecord {
     pub corpus: String,
+    /// The grouping scored against the gold ids.
+    pub level: Level,
     pub settings_hash: String,
     pub git_revision: Option<String>,
     pub overrides: Vec<String>,

@@ -9,7 +9,7 @@ mod progress;
 mod run;
 mod settings;
 
-pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold};
+pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold, Level};
 pub use manifest::{BatchRecord, InputFile, Manifest};
 pub use progress::{NoProgress, Progress};
 pub use run::{add, cluster_articles, default_cache_dir, default_model_dir, embed_articles, run, Embedded, RunOptions, RunReport};

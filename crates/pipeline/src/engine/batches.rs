@@ -10,7 +10,7 @@ use pipeline::{BatchPlan, NoProgress, Progress};
 
 use crate::{options, settings, Bar, Common};
 
-pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<&Path>, common: &Common, bar: &Bar) -> Result<()> {
+pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<&Path>, level: pipeline::Level, common: &Common, bar: &Bar) -> Result<()> {
     let gold = pipeline::read_gold(gold_path)?;
     let s = settings(common)?;
     let batches = pipeline::split_batches(gold_path, plan)?;
@@ -38,7 +38,7 @@ pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<
     bar.finish();
     let secs = t.elapsed().as_secs_f64();
     let report = report.context("no batches")?;
-    let (scores, missing) = pipeline::score_run(&report.articles, &report.clustering.event, &gold);
+    let (scores, missing) = pipeline::score_run(&report.articles, level.ids(&report.clustering), &gold);
     let corpus = gold_path.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
     let plan_name = match plan {
         BatchPlan::Week => "by week".to_string(),
@@ -73,11 +73,13 @@ pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<
         println!(" {:>8.0}", b.peak_rss_mib.unwrap_or(0.0));
     }
     println!(
-        "{corpus} in batches: B3 P {:.3} R {:.3} F1 {:.3}, pairwise F1 {:.3}, ARI {:.3}, {} events ({} gold articles missing)",
+        "{corpus} in batches ({} level): B3 P {:.3} R {:.3} F1 {:.3}, pairwise F1 {:.3}, ARI {:.3}, {} groups ({} gold articles missing)",
+        level.as_str(),
         scores.bcubed.precision, scores.bcubed.recall, scores.bcubed.f1, scores.pairwise.f1, scores.ari, scores.predicted_clusters, missing
     );
     let record_json = serde_json::json!({
         "corpus": corpus,
+        "level": level,
         "batches": all.len(),
         "plan": plan_name,
         "settings_hash": s.hash(),

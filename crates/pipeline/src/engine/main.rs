@@ -118,6 +118,9 @@ enum Cmd {
         /// events with the one-shot run's.
         #[arg(long)]
         batches: Option<pipeline::BatchPlan>,
+        /// What the gold ids label: `event` (default) or `story`.
+        #[arg(long, default_value = "event")]
+        level: pipeline::Level,
         #[command(flatten)]
         common: Common,
     },
@@ -199,10 +202,10 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Run { input, common } => grow(pipeline::run, input, &common, &bar),
         Cmd::Add { input, common } => grow(pipeline::add, input, &common, &bar),
-        Cmd::Eval { gold, sweep, record, batches, common } => {
-            eval(&gold, &sweep, record.as_deref(), &common, &bar)?;
+        Cmd::Eval { gold, sweep, record, batches, level, common } => {
+            eval(&gold, &sweep, record.as_deref(), level, &common, &bar)?;
             match batches {
-                Some(plan) => batches::eval_in_batches(&gold, plan, record.as_deref(), &common, &bar),
+                Some(plan) => batches::eval_in_batches(&gold, plan, record.as_deref(), level, &common, &bar),
                 None => Ok(()),
             }
         }
@@ -316,7 +319,7 @@ fn grid(sweeps: &[String]) -> Result<Vec<Vec<(String, String)>>> {
     Ok(grid)
 }
 
-fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::path::Path>, common: &Common, bar: &Bar) -> Result<()> {
+fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::path::Path>, level: pipeline::Level, common: &Common, bar: &Bar) -> Result<()> {
     let gold = pipeline::read_gold(gold_path)?;
     let base = settings(common)?;
     let t = Instant::now();
@@ -340,10 +343,11 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
             } else {
                 pipeline::cluster_articles(&report.articles, &report.embedded, &s)
             };
-            let (scores, missing) = pipeline::score_run(&report.articles, &clustering.event, &gold);
+            let (scores, missing) = pipeline::score_run(&report.articles, level.ids(&clustering), &gold);
             bar.inc(1);
             Ok(pipeline::EvalRecord {
                 corpus: corpus.clone(),
+                level,
                 settings_hash: s.hash(),
                 git_revision: report.manifest.git_revision.clone(),
                 overrides: overrides.iter().map(|(k, v)| format!("{k}={v}")).collect(),
@@ -355,13 +359,17 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
         .collect();
     bar.finish();
     let records: Vec<pipeline::EvalRecord> = records.into_iter().collect::<Result<_>>()?;
-    println!("{:<10} {:<40} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7}", "corpus", "settings", "B3-P", "B3-R", "B3-F1", "pw-P", "pw-R", "pw-F1", "ARI", "events");
+    let groups = match level {
+        pipeline::Level::Event => "events",
+        pipeline::Level::Story => "stories",
+    };
+    println!("{:<10} {:<6} {:<40} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7}", "corpus", "level", "settings", "B3-P", "B3-R", "B3-F1", "pw-P", "pw-R", "pw-F1", "ARI", groups);
     for r in &records {
         let s = &r.scores;
         let name = if r.overrides.is_empty() { format!("default ({})", r.settings_hash) } else { r.overrides.join(" ") };
         println!(
-            "{:<10} {:<40} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7}",
-            r.corpus, name, s.bcubed.precision, s.bcubed.recall, s.bcubed.f1, s.pairwise.precision, s.pairwise.recall, s.pairwise.f1, s.ari, s.predicted_clusters
+            "{:<10} {:<6} {:<40} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7}",
+            r.corpus, r.level.as_str(), name, s.bcubed.precision, s.bcubed.recall, s.bcubed.f1, s.pairwise.precision, s.pairwise.recall, s.pairwise.f1, s.ari, s.predicted_clusters
         );
     }
     if records.len() > 1 {
