@@ -145,6 +145,18 @@ mod tests {
         assert!(d.rejects.is_empty());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_name_that_is_not_utf8_is_read() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.jsonl.gz"));
+        std::fs::write(&odd, "x").unwrap();
+        let d = discover(&[dir.path().to_path_buf()]);
+        assert_eq!(d.files, vec![odd]);
+        assert!(d.rejects.is_empty());
+    }
+
     #[test]
     fn stdin_is_named_by_a_dash() {
         let d = discover(&[PathBuf::from("-")]);

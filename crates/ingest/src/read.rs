@@ -94,14 +94,17 @@ impl Source {
         if p.as_os_str() == crate::discover::STDIN {
             return Some(Self { format: InputFormat::Jsonl, compression: Compression::None });
         }
-        let name = p.file_name()?.to_str()?.to_ascii_lowercase();
-        let mut parts = name.rsplit('.');
-        let last = parts.next()?;
+        // By bytes: a name that is not UTF-8 ("\xff.jsonl") still has an
+        // extension that is.
+        let name = p.file_name()?.as_encoded_bytes().to_ascii_lowercase();
+        let mut parts = name.rsplit(|&b| b == b'.');
+        let mut ext = || std::str::from_utf8(parts.next()?).ok();
+        let last = ext()?;
         if let Some(format) = InputFormat::from_extension(last) {
-            return name.contains('.').then_some(Self { format, compression: Compression::None });
+            return name.contains(&b'.').then_some(Self { format, compression: Compression::None });
         }
         let compression = Compression::from_extension(last)?;
-        let format = InputFormat::from_extension(parts.next()?)?;
+        let format = InputFormat::from_extension(ext()?)?;
         Some(Self { format, compression })
     }
 }
