@@ -90,11 +90,5 @@ pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<
         "per_batch": all.iter().map(|b| serde_json::json!({"batch": b.batch, "articles": b.articles, "seconds": b.seconds, "peak_rss_mib": b.peak_rss_mib})).collect::<Vec<_>>(),
     });
     let line = format!("{record_json}\n");
-    aggregate::write_atomic(&common.out.join("eval-batches.json"), |f| std::io::Write::write_all(f, line.as_bytes()))?;
-    if let Some(p) = record {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
-        f.write_all(line.as_bytes())?;
-    }
-    Ok(())
+    crate::write_records(&common.out.join("eval-batches.json"), record, &line)
 }

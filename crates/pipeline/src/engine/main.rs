@@ -379,7 +379,13 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
     }
     let json: String = records.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect();
     let eval_path = common.out.join("eval.json");
-    aggregate::write_atomic(&eval_path, |f| std::io::Write::write_all(f, json.as_bytes()))?;
+    write_records(&eval_path, record, &json)
+}
+
+/// Writes evaluation records (JSON lines) to `path`, atomically, and
+/// appends them to the `--record` history when one is given.
+pub(crate) fn write_records(path: &std::path::Path, record: Option<&std::path::Path>, json: &str) -> Result<()> {
+    aggregate::write_atomic(path, |f| std::io::Write::write_all(f, json.as_bytes()))?;
     if let Some(p) = record {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).with_context(|| format!("cannot open {}", p.display()))?;
