@@ -235,3 +235,65 @@ pub fn read_group_history(run: &RunDir, table: &str, key: &str) -> Result<HashMa
     let at = strings(&df, "changed_at", p)?;
     Ok(ids.into_iter().enumerate().map(|(i, id)| (id, (first[i], batch[i], at[i].clone().unwrap_or_default()))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{articles_frame, embeddings_frame, stage_parquet, Stamp, StagedParquet};
+
+    /// Parts longer than one read slice, written the way a run writes them
+    /// (rounds of row groups) and whole (one frame), read back in order.
+    #[test]
+    fn parts_longer_than_a_slice_read_back_whole_and_in_order() {
+        let n = 2 * SLICE_ROWS + 500;
+        let docs: Vec<ingest::RawDoc> = (0..n)
+            .map(|i| ingest::RawDoc {
+                origin: Origin { file: "t.jsonl".into(), record: Some(i as u64 + 1) },
+                format: InputFormat::Jsonl,
+                id: format!("a{i:05}"),
+                title: Some(format!("Report number {i}")),
+                date: Some("2021-12-31".into()),
+                url: None,
+                source: None,
+                text: format!("Officials in ward {i} said the road near block {} closed on Friday.", i * 7),
+                title_from_field: true,
+                crawl_date: None,
+            })
+            .collect();
+        let articles = ingest::ingest_docs(docs, &ingest::IngestOptions::default()).articles;
+        assert_eq!(articles.len(), n);
+        let dim = 4;
+        let vectors: Vec<Vec<f32>> = (0..n).map(|i| vec![i as f32, 1.0, 2.0, 3.0]).collect();
+        let leads: Vec<Vec<Vec<f32>>> = (0..n).map(|i| vec![vec![i as f32; dim], vec![-(i as f32); dim]]).collect();
+        let ids: Vec<&str> = articles.iter().map(|a| a.id.as_str()).collect();
+        let stamp = Stamp { batch: 1, added_at: "2026-12-02T00:00:00Z".into() };
+
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path()).unwrap();
+        let mut commit = run.commit();
+        // First half in rounds of row groups, second half as one frame.
+        let half = n / 2;
+        let mut first = articles_frame(&articles[..1000], &stamp).unwrap();
+        let mut w = StagedParquet::create(&run.part_path("articles", 1, "a"), &first).unwrap();
+        w.write(&mut first).unwrap();
+        for start in (1000..half).step_by(1000) {
+            w.write(&mut articles_frame(&articles[start..half.min(start + 1000)], &stamp).unwrap()).unwrap();
+        }
+        commit.add(w.finish().unwrap());
+        commit.add(stage_parquet(&run.part_path("articles", 1, "b"), &mut articles_frame(&articles[half..], &stamp).unwrap()).unwrap());
+        let mut e = embeddings_frame(&ids, &vectors, &leads, dim, &stamp).unwrap();
+        commit.add(stage_parquet(&run.part_path("embeddings", 1, "a"), &mut e).unwrap());
+        commit.commit().unwrap();
+
+        let back = read_articles(&run).unwrap();
+        assert_eq!(back.len(), n);
+        assert!(back.iter().zip(&articles).all(|(b, a)| b.id == a.id && b.text == a.text && b.title == a.title && b.date == a.date));
+        let vecs = read_embeddings(&run).unwrap();
+        assert_eq!(vecs.len(), n);
+        for i in [0, SLICE_ROWS - 1, SLICE_ROWS, n - 1] {
+            let (v, l) = &vecs[&articles[i].id];
+            assert_eq!(v, &vectors[i]);
+            assert_eq!(l, &leads[i]);
+        }
+    }
+}
