@@ -1,4 +1,4 @@
-//! Finding input files and reading them into raw documents.
+//! Reading input files (by format and compression) into raw documents.
 
 use std::path::Path;
 
