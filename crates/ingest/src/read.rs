@@ -334,20 +334,25 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
         .map(|(i, line)| (i as u64 + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
         .collect();
-    let parsed: Vec<Result<RawDoc, Reject>> = lines.into_par_iter().map(|(n, line)| jsonl_record(path, n, line)).collect();
-    let mut docs = Vec::with_capacity(parsed.len());
-    let mut rejects = Vec::new();
+    let (mut docs, mut rejects) = (Vec::with_capacity(lines.len()), Vec::new());
+    parse_jsonl_lines(path, &lines, &mut docs, &mut rejects);
+    (docs, rejects)
+}
+
+/// Parses numbered JSONL lines in parallel, appending the documents and the
+/// rejects in line order (a whole plain file, or one round of a stream).
+pub(crate) fn parse_jsonl_lines<L: AsRef<[u8]> + Sync>(path: &Path, lines: &[(u64, L)], docs: &mut Vec<RawDoc>, rejects: &mut Vec<Reject>) {
+    let parsed: Vec<Result<RawDoc, Reject>> = lines.par_iter().map(|(n, line)| jsonl_record(path, *n, line.as_ref())).collect();
     for p in parsed {
         match p {
             Ok(d) => docs.push(d),
             Err(r) => rejects.push(r),
         }
     }
-    (docs, rejects)
 }
 
 /// One JSONL record (line `n`) as a document, or why it cannot be one.
-pub(crate) fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
+fn jsonl_record(path: &Path, n: u64, line: &[u8]) -> Result<RawDoc, Reject> {
     let line = std::str::from_utf8(line)
         .map_err(|e| reject(path, Some(n), None, &format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
     let record = parse_record(line).map_err(|reason| reject(path, Some(n), None, &reason))?;

@@ -4,9 +4,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use rayon::prelude::*;
-
-use crate::read::{jsonl_record, reject, Compression, RawDoc};
+use crate::read::{parse_jsonl_lines, reject, Compression, RawDoc};
 use crate::Reject;
 
 /// The decompressed bytes of `file`. Concatenated gzip and bzip2 members
@@ -58,16 +56,6 @@ pub(crate) fn read_jsonl<R: Read>(path: &Path, what: &str, input: &mut Counted<R
     let mut rejects = Vec::new();
     let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut n = 0u64;
-    let flush = |lines: &mut Vec<(u64, Vec<u8>)>, docs: &mut Vec<RawDoc>, rejects: &mut Vec<Reject>| {
-        let parsed: Vec<Result<RawDoc, Reject>> = lines.par_iter().map(|(n, line)| jsonl_record(path, *n, line)).collect();
-        lines.clear();
-        for p in parsed {
-            match p {
-                Ok(d) => docs.push(d),
-                Err(r) => rejects.push(r),
-            }
-        }
-    };
     let mut reader = BufReader::new(input);
     loop {
         let mut line = Vec::new();
@@ -85,7 +73,8 @@ pub(crate) fn read_jsonl<R: Read>(path: &Path, what: &str, input: &mut Counted<R
                     lines.push((n, line));
                 }
                 if lines.len() == LINES_PER_ROUND {
-                    flush(&mut lines, &mut docs, &mut rejects);
+                    parse_jsonl_lines(path, &lines, &mut docs, &mut rejects);
+                    lines.clear();
                 }
             }
             Err(e) => {
@@ -96,6 +85,6 @@ pub(crate) fn read_jsonl<R: Read>(path: &Path, what: &str, input: &mut Counted<R
             }
         }
     }
-    flush(&mut lines, &mut docs, &mut rejects);
+    parse_jsonl_lines(path, &lines, &mut docs, &mut rejects);
     (docs, rejects)
 }

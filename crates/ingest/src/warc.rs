@@ -26,10 +26,9 @@ struct Record {
     block: Vec<u8>,
 }
 
-impl Record {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
+/// The value of header `name` (lowercase), the first when repeated.
+fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Header lines up to the blank line, as (lowercase name, value).
@@ -65,11 +64,7 @@ fn next_record(r: &mut impl BufRead) -> Result<Option<Record>, String> {
         }
     }
     let headers = read_headers(r).map_err(|e| e.to_string())?;
-    let len: u64 = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .ok_or("record without a valid Content-Length")?;
+    let len: u64 = header(&headers, "content-length").and_then(|v| v.parse().ok()).ok_or("record without a valid Content-Length")?;
     let mut block = Vec::new();
     let got = r.take(len).read_to_end(&mut block).map_err(|e| e.to_string())?;
     if (got as u64) < len {
@@ -113,16 +108,16 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 
 /// The HTML page of a response record, when it is one.
 fn html_page(rec: &Record) -> Option<String> {
-    if rec.header("warc-type") != Some("response") {
+    if header(&rec.headers, "warc-type") != Some("response") {
         return None;
     }
     let (code, headers, body) = http_response(&rec.block)?;
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
-    if !(200..300).contains(&code) || !header("content-type").is_some_and(|t| t.contains("html")) {
+    let says = |name: &str, what: &str| header(&headers, name).is_some_and(|v| v.to_ascii_lowercase().contains(what));
+    if !(200..300).contains(&code) || !says("content-type", "html") {
         return None;
     }
-    let mut body = if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) { dechunk(body) } else { body.to_vec() };
-    if header("content-encoding").is_some_and(|e| e.contains("gzip")) {
+    let mut body = if says("transfer-encoding", "chunked") { dechunk(body) } else { body.to_vec() };
+    if says("content-encoding", "gzip") {
         let mut inflated = Vec::new();
         flate2::read::MultiGzDecoder::new(body.as_slice()).read_to_end(&mut inflated).ok()?;
         body = inflated;
@@ -154,10 +149,10 @@ pub(crate) fn read_warc(path: &Path, input: &mut impl Read) -> WarcRead {
             Ok(mut doc) => {
                 doc.origin.record = Some(n);
                 doc.format = crate::InputFormat::Warc;
-                if let Some(uri) = rec.header("warc-target-uri") {
+                if let Some(uri) = header(&rec.headers, "warc-target-uri") {
                     doc.url = Some(uri.trim_matches(['<', '>']).to_string());
                 }
-                doc.crawl_date = rec.header("warc-date").map(str::to_string);
+                doc.crawl_date = header(&rec.headers, "warc-date").map(str::to_string);
                 out.docs.push(doc);
             }
             Err(mut r) => {
