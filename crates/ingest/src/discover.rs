@@ -9,11 +9,11 @@
 //! not read (a `.pdf`, a `.png`) is a reject, "not an article format", and
 //! is counted by extension. `-` is standard input, read as JSON Lines.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::read::Source;
-use crate::{Origin, Reject, Warning};
+use crate::{InputsSeen, Origin, Reject, Warning};
 
 /// The path that names standard input.
 pub const STDIN: &str = "-";
@@ -23,10 +23,8 @@ pub const STDIN: &str = "-";
 pub struct Discovered {
     /// Files to read, sorted (standard input, when named, first).
     pub files: Vec<PathBuf>,
-    /// Files of an unknown kind, by lowercase extension ("" for none).
-    pub unknown: BTreeMap<String, usize>,
-    /// Hidden files and folders skipped.
-    pub hidden: usize,
+    /// Files of unknown kinds and hidden files (reading fills in the rest).
+    pub seen: InputsSeen,
     pub rejects: Vec<Reject>,
     /// Links to folders already visited.
     pub warnings: Vec<Warning>,
@@ -56,7 +54,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
                 }
             } else {
                 d.rejects.push(reject(p, &format!("not an article format (storyline reads {})", Source::KINDS)));
-                *d.unknown.entry(extension(p)).or_default() += 1;
+                *d.seen.unknown.entry(extension(p)).or_default() += 1;
             }
         } else {
             d.rejects.push(reject(p, "no such file or folder"));
@@ -92,7 +90,7 @@ fn walk(dir: &Path, d: &mut Discovered, files: &mut Vec<PathBuf>, seen_dirs: &mu
     paths.sort();
     for p in paths {
         if p.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b".")) {
-            d.hidden += 1;
+            d.seen.hidden += 1;
         } else if p.is_dir() {
             walk(&p, d, files, seen_dirs, seen_files);
         } else if Source::of(&p).is_some() {
@@ -101,7 +99,7 @@ fn walk(dir: &Path, d: &mut Discovered, files: &mut Vec<PathBuf>, seen_dirs: &mu
             }
         } else if p.is_file() {
             d.rejects.push(reject(&p, "not an article format"));
-            *d.unknown.entry(extension(&p)).or_default() += 1;
+            *d.seen.unknown.entry(extension(&p)).or_default() += 1;
         } else {
             d.rejects.push(reject(&p, "broken link or not a regular file"));
         }
@@ -123,9 +121,9 @@ mod tests {
         }
         let d = discover(&[root.to_path_buf()]);
         assert_eq!(d.files, vec![root.join("a.jsonl"), root.join("sub/e.txt")]);
-        let unknown: Vec<(&str, usize)> = d.unknown.iter().map(|(e, n)| (e.as_str(), *n)).collect();
+        let unknown: Vec<(&str, usize)> = d.seen.unknown.iter().map(|(e, n)| (e.as_str(), *n)).collect();
         assert_eq!(unknown, vec![("", 1), ("pdf", 2), ("png", 1)]);
-        assert_eq!(d.hidden, 2);
+        assert_eq!(d.seen.hidden, 2);
         assert_eq!(d.rejects.len(), 4);
         assert!(d.rejects.iter().all(|r| r.reason.starts_with("not an article format")), "{:?}", d.rejects);
     }

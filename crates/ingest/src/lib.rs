@@ -219,8 +219,13 @@ pub fn ingest_paths_onto(
     prior: &Prior,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Ingested {
+    ingest_found_onto(discover(paths), opts, prior, progress)
+}
+
+/// As [`ingest_paths_onto`], for inputs already walked by [`discover`]
+/// (a front end that counts the files for its progress bar walks them once).
+pub fn ingest_found_onto(found: Discovered, opts: &IngestOptions, prior: &Prior, progress: &(dyn Fn(usize) + Sync)) -> Ingested {
     let started = std::time::Instant::now();
-    let found = discover(paths);
     let mut rejects = found.rejects;
     let read: Vec<FileRead> = found
         .files
@@ -249,7 +254,7 @@ pub fn ingest_paths_onto(
     out.rejects = rejects;
     out.files = found.files;
     out.bytes = bytes;
-    out.inputs = InputsSeen { unknown: found.unknown, hidden: found.hidden, skipped_records };
+    out.inputs = InputsSeen { skipped_records, ..found.seen };
     out
 }
 

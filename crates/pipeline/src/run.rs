@@ -215,9 +215,9 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
 
     let t = Instant::now();
     let prior = if previous.is_some() { aggregate::read_traces(&dir)? } else { ingest::Prior::default() };
-    let files = ingest::discover(&opts.inputs).files;
-    progress.start("ingest", files.len() as u64, "files");
-    let ingested = ingest::ingest_paths_onto(&opts.inputs, &settings.ingest_options(), &prior, &|_| progress.inc(1));
+    let found = ingest::discover(&opts.inputs);
+    progress.start("ingest", found.files.len() as u64, "files");
+    let ingested = ingest::ingest_found_onto(found, &settings.ingest_options(), &prior, &|_| progress.inc(1));
     progress.finish();
     drop(prior);
     stage_done(&mut times, "ingest", t);
