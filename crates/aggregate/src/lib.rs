@@ -12,7 +12,7 @@ mod tables;
 pub use atomic::{stage, stage_parquet, write_atomic, write_parquet, Staged, StagedParquet};
 pub use events::{article_events_frame, changes_frame, events_frame, stories_frame, timeline_frame, ChangeRecord, GroupMeta};
 pub use run_dir::{writer_key, Commit, RunDir, PART_TABLES, WHOLE_TABLES};
-pub use read_parts::{read_articles, read_assignments, read_embeddings, read_group_history, read_traces, Assignment, Vectors};
+pub use read_parts::{read_articles, read_assignments, read_embeddings, read_group_history, read_trace_files, read_traces, Assignment, Vectors};
 pub use tables::{
     articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, traces_frame, Stamp,
 };

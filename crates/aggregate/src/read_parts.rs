@@ -161,8 +161,13 @@ pub fn read_embeddings(run: &RunDir) -> Result<Vectors, AggregateError> {
 
 /// The earlier batches' traces, in corpus order.
 pub fn read_traces(run: &RunDir) -> Result<Prior, AggregateError> {
+    Ok(Prior { traces: read_trace_files(&run.parts("traces"))? })
+}
+
+/// The traces in parquet files of the `traces` table's columns, in order.
+pub fn read_trace_files(paths: &[std::path::PathBuf]) -> Result<Vec<Trace>, AggregateError> {
     let mut traces = Vec::new();
-    for path in run.parts("traces") {
+    for path in paths {
         let p = path.as_path();
         read_slices(p, &["article_id", "outlet", "lines", "page", "title_suffix", "simhash"], |df| {
             let (ids, outlets, suffixes) = (strings(&df, "article_id", p)?, strings(&df, "outlet", p)?, strings(&df, "title_suffix", p)?);
@@ -186,7 +191,7 @@ pub fn read_traces(run: &RunDir) -> Result<Prior, AggregateError> {
             Ok(())
         })?;
     }
-    Ok(Prior { traces })
+    Ok(traces)
 }
 
 /// One article's place in the events and stories of the previous state.

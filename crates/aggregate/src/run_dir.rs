@@ -147,6 +147,10 @@ impl RunDir {
             if !tmp.exists() {
                 continue;
             }
+            if let Some(parent) = target.parent() {
+                // A moved file's table folder may not exist yet.
+                std::fs::create_dir_all(parent).map_err(|source| AggregateError::Io { path: parent.to_path_buf(), source })?;
+            }
             std::fs::rename(&tmp, &target).map_err(|source| AggregateError::Io { path: target.clone(), source })?;
         }
         Ok(())
@@ -169,7 +173,7 @@ impl RunDir {
 
     /// Starts a commit into this folder.
     pub fn commit(&self) -> Commit {
-        Commit { run: self.clone(), staged: Vec::new(), removals: Vec::new() }
+        Commit { run: self.clone(), staged: Vec::new(), moves: Vec::new(), removals: Vec::new() }
     }
 }
 
@@ -177,6 +181,8 @@ impl RunDir {
 pub struct Commit {
     run: RunDir,
     staged: Vec<Staged>,
+    /// Finished files moved into place before the staged ones.
+    moves: Vec<(PathBuf, PathBuf)>,
     removals: Vec<PathBuf>,
 }
 
@@ -192,6 +198,12 @@ impl Commit {
         Ok(())
     }
 
+    /// Moves a finished file (inside the run folder: a shard's part, say)
+    /// to `to` when the commit happens, in the order added.
+    pub fn rename(&mut self, from: PathBuf, to: PathBuf) {
+        self.moves.push((from, to));
+    }
+
     /// Removes `path` when the commit happens.
     pub fn remove(&mut self, path: PathBuf) {
         self.removals.push(path);
@@ -202,7 +214,7 @@ impl Commit {
     pub fn commit(self) -> Result<(), AggregateError> {
         let root = &self.run.root;
         let rel = |p: &Path| p.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf());
-        let mut renames = Vec::with_capacity(self.staged.len());
+        let mut renames: Vec<(PathBuf, PathBuf)> = self.moves.iter().map(|(a, b)| (rel(a), rel(b))).collect();
         for s in self.staged {
             let (tmp, target) = s.keep()?;
             renames.push((rel(&tmp), rel(&target)));

@@ -1,8 +1,12 @@
 //! The per-article stages around site-furniture removal: `Staged::new`
-//! (local cleaning and metadata), `remove_furniture` (across articles of one
-//! outlet) and `Staged::finish` (text, sentences, language, SimHash).
+//! (local cleaning and metadata), `Furniture` (decided across the articles
+//! of one outlet, then applied to each) and `Staged::finish` (text,
+//! sentences, language, SimHash).
+
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::clean::{clean_lines, LineKey, RemovalReason, Removed};
 use crate::date::{implausible, parse_date_text, DateSource};
@@ -168,99 +172,166 @@ pub(crate) struct Finished {
     pub(crate) trace: Trace,
 }
 
-/// Removes lines that occur in at least `min_articles` distinct articles of
-/// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines).
-/// Articles are de-duplicated by content first, so copies of one page do not
-/// vote for their own lines; an article is never emptied by this step.
-/// `prior`: the traces of a corpus's earlier batches, whose articles vote too
-/// (before this batch's, in corpus order).
-pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize, prior: &[Trace]) {
-    if min_articles < 2 {
-        return;
+/// One article's evidence for site furniture (see [`Trace`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Vote<'a> {
+    outlet: Option<&'a str>,
+    page: u64,
+    lines: &'a [u64],
+    title_suffix: Option<&'a str>,
+}
+
+impl Trace {
+    pub(crate) fn vote(&self) -> Vote<'_> {
+        Vote { outlet: self.outlet.as_deref(), page: self.page, lines: &self.lines, title_suffix: self.title_suffix.as_deref() }
     }
-    // Articles by outlet, outlets in order of first appearance. The names
-    // are scattered over the heap: they are hashed in parallel and grouped
-    // by hash, and the groups are checked against the names (in parallel);
-    // only if two outlets ever shared a 64-bit hash would the names be
-    // grouped one by one.
-    let hashes: Vec<Option<u64>> =
-        staged.par_iter().map(|s| s.meta.outlet.as_deref().map(|o| xxhash_rust::xxh3::xxh3_64(o.as_bytes()))).collect();
-    let (mut groups, mut group_of) = group(hashes);
-    let outlet = |i: usize| staged[i].meta.outlet.as_deref();
-    if !groups.par_iter().all(|m| m.iter().all(|&i| outlet(i) == outlet(m[0]))) {
-        (groups, group_of) = group(staged.iter().map(|s| s.meta.outlet.as_deref()));
+}
+
+impl Staged {
+    fn vote(&self) -> Vote<'_> {
+        Vote { outlet: self.meta.outlet.as_deref(), page: self.page, lines: &self.votes, title_suffix: self.title_suffix.as_deref() }
     }
-    // The earlier batches' articles of the outlets in this batch.
-    let mut earlier: Vec<Vec<&Trace>> = vec![Vec::new(); groups.len()];
-    if !prior.is_empty() {
-        let by_name: FastMap<&str, usize> = groups.iter().enumerate().filter_map(|(g, m)| Some((outlet(m[0])?, g))).collect();
-        for t in prior {
-            if let Some(&g) = t.outlet.as_deref().and_then(|o| by_name.get(o)) {
-                earlier[g].push(t);
+
+    /// Its id, outlet and votes as a trace without a SimHash (the first map
+    /// of a batch ingested in shards).
+    pub(crate) fn votes_trace(&self) -> Trace {
+        Trace {
+            id: self.id.clone(),
+            outlet: self.meta.outlet.clone(),
+            lines: self.votes.clone(),
+            page: self.page,
+            title_suffix: self.title_suffix.clone(),
+            simhash: None,
+        }
+    }
+}
+
+/// Site furniture decided for some outlets: the paragraph hashes found in
+/// at least `min_articles` distinct articles of an outlet (copies of one
+/// page vote once), and the site names that end at least `min_articles` of
+/// its titles. Deciding is counting, so it does not depend on the order of
+/// the votes: a batch read in shards decides once over all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Furniture {
+    outlets: BTreeMap<String, OutletFurniture>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct OutletFurniture {
+    /// Sorted.
+    lines: Vec<u64>,
+    /// Sorted.
+    title_suffixes: Vec<String>,
+}
+
+impl Furniture {
+    /// Decides over the votes of articles (traces of earlier batches, this
+    /// batch's articles).
+    pub(crate) fn decide<'a>(votes: impl Iterator<Item = Vote<'a>>, min_articles: usize) -> Self {
+        if min_articles < 2 {
+            return Self::default();
+        }
+        let mut by_outlet: FastMap<&str, Vec<Vote<'a>>> = FastMap::default();
+        for v in votes {
+            if let Some(o) = v.outlet {
+                by_outlet.entry(o).or_default().push(v);
             }
         }
+        let groups: Vec<(&str, Vec<Vote<'a>>)> = by_outlet.into_iter().filter(|(_, v)| v.len() >= min_articles).collect();
+        let outlets = groups
+            .into_par_iter()
+            .filter_map(|(outlet, votes)| {
+                let f = OutletFurniture { lines: furniture_lines(&votes, min_articles), title_suffixes: furniture_suffixes(&votes, min_articles) };
+                (!f.lines.is_empty() || !f.title_suffixes.is_empty()).then(|| (outlet.to_string(), f))
+            })
+            .collect();
+        Self { outlets }
     }
-    let furniture: Vec<FastSet<u64>> = groups
-        .par_iter()
-        .zip(&earlier)
-        .map(|(members, earlier)| furniture_lines(staged, members, earlier, min_articles))
-        .collect();
-    strip_title_suffixes(staged, &groups, &earlier, min_articles);
-    staged.par_iter_mut().zip(group_of).for_each(|(s, g)| {
-        let Some(lines) = g.map(|g| &furniture[g]).filter(|l| !l.is_empty()) else { return };
-        let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| !lines.contains(&h))).collect();
-        if !keep.iter().any(|k| *k) {
+
+    /// Decides over traces: every shard's votes of a batch read in shards,
+    /// and the earlier batches' traces.
+    pub fn decide_traces<'a>(traces: impl Iterator<Item = &'a Trace>, min_articles: usize) -> Self {
+        Self::decide(traces.map(Trace::vote), min_articles)
+    }
+
+    /// Outlets with furniture.
+    pub fn outlets(&self) -> usize {
+        self.outlets.len()
+    }
+
+    /// Removes each article's furniture lines (never all of its lines) and
+    /// cuts the site name from its title.
+    pub(crate) fn apply(&self, staged: &mut [Staged]) {
+        if self.outlets.is_empty() {
             return;
         }
-        let before = s.lines.len();
-        let mut it = keep.iter();
-        s.lines.retain(|_| *it.next().unwrap_or(&true));
-        let mut it = keep.iter();
-        s.keys.retain(|_| *it.next().unwrap_or(&true));
-        for _ in s.lines.len()..before {
-            s.removed.add(RemovalReason::Furniture);
-        }
-    });
+        staged.par_iter_mut().for_each(|s| {
+            let Some(f) = s.meta.outlet.as_deref().and_then(|o| self.outlets.get(o)) else { return };
+            if let Some(title) = &mut s.meta.title {
+                let cut = title_suffix(title).filter(|&(at, suf)| at > 0 && f.title_suffixes.binary_search_by(|x| x.as_str().cmp(suf)).is_ok());
+                if let Some((at, _)) = cut {
+                    *title = title[..at].trim().to_string();
+                }
+            }
+            if f.lines.is_empty() {
+                return;
+            }
+            let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| f.lines.binary_search(&h).is_err())).collect();
+            if !keep.iter().any(|k| *k) {
+                return;
+            }
+            let before = s.lines.len();
+            let mut it = keep.iter();
+            s.lines.retain(|_| *it.next().unwrap_or(&true));
+            let mut it = keep.iter();
+            s.keys.retain(|_| *it.next().unwrap_or(&true));
+            for _ in s.lines.len()..before {
+                s.removed.add(RemovalReason::Furniture);
+            }
+        });
+    }
 }
 
-/// The indices of equal keys, groups in order of first appearance, and
-/// each index's group (`None` for no key).
-fn group<K: std::hash::Hash + Eq>(keys: impl IntoIterator<Item = Option<K>>) -> (Vec<Vec<usize>>, Vec<Option<usize>>) {
-    let mut index: FastMap<K, usize> = FastMap::default();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of = Vec::new();
-    for (i, key) in keys.into_iter().enumerate() {
-        group_of.push(key.map(|k| {
-            let g = *index.entry(k).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i);
-            g
-        }));
-    }
-    (groups, group_of)
+/// Removes lines that occur in at least `min_articles` distinct articles of
+/// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines)
+/// and site names that end that many of its titles. `prior`: the traces of
+/// a corpus's earlier batches, whose articles vote too.
+pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize, prior: &[Trace]) {
+    // Only the earlier articles of this batch's outlets matter.
+    let outlets: FastSet<&str> = staged.iter().filter_map(|s| s.meta.outlet.as_deref()).collect();
+    let earlier = prior.iter().filter(|t| t.outlet.as_deref().is_some_and(|o| outlets.contains(o))).map(Trace::vote);
+    let furniture = Furniture::decide(earlier.chain(staged.iter().map(Staged::vote)), min_articles);
+    furniture.apply(staged);
 }
 
-/// The paragraph hashes found in at least `min_articles` distinct articles
-/// among `earlier` and `members` (one outlet's articles).
-fn furniture_lines(staged: &[Staged], members: &[usize], earlier: &[&Trace], min_articles: usize) -> FastSet<u64> {
-    if members.len() + earlier.len() < min_articles {
-        return FastSet::default();
-    }
+/// The paragraph hashes in at least `min_articles` distinct pages among one
+/// outlet's votes, sorted.
+fn furniture_lines(votes: &[Vote<'_>], min_articles: usize) -> Vec<u64> {
     // Copies of one page (same keys in the same order) vote once.
     let mut seen_docs = FastSet::default();
     let mut counts: FastMap<u64, usize> = FastMap::default();
-    let votes = earlier.iter().map(|t| (t.page, &t.lines)).chain(members.iter().map(|&i| (staged[i].page, &staged[i].votes)));
-    for (page, lines) in votes {
-        if !seen_docs.insert(page) {
+    for v in votes {
+        if !seen_docs.insert(v.page) {
             continue;
         }
-        for &k in lines {
+        for &k in v.lines {
             *counts.entry(k).or_default() += 1;
         }
     }
-    counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(k, _)| k).collect()
+    let mut lines: Vec<u64> = counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(k, _)| k).collect();
+    lines.sort_unstable();
+    lines
+}
+
+/// The site names ending at least `min_articles` of one outlet's titles, sorted.
+fn furniture_suffixes(votes: &[Vote<'_>], min_articles: usize) -> Vec<String> {
+    let mut counts: FastMap<&str, usize> = FastMap::default();
+    for suf in votes.iter().filter_map(|v| v.title_suffix) {
+        *counts.entry(suf).or_default() += 1;
+    }
+    let mut suffixes: Vec<String> = counts.into_iter().filter(|(_, n)| *n >= min_articles).map(|(s, _)| s.to_string()).collect();
+    suffixes.sort_unstable();
+    suffixes
 }
 
 /// One hash of a whole article's paragraph keys, in order (`None` counts).
@@ -283,53 +354,10 @@ fn title_suffix(title: &str) -> Option<(usize, &str)> {
     (!suffix.is_empty()).then_some((i, suffix))
 }
 
-/// Removes a site name from titles ("Shooting sends ... - WAFF-TV: News,
-/// Weather and Sports for Huntsville, AL") when at least `min_articles`
-/// titles of the outlet end with it.
-fn strip_title_suffixes(staged: &mut [Staged], groups: &[Vec<usize>], earlier: &[Vec<&Trace>], min_articles: usize) {
-    // Which titles to cut where: read in parallel (the titles are scattered
-    // over the heap; reading them is the cost), cut after.
-    let cuts: Vec<(usize, usize)> = groups
-        .par_iter()
-        .zip(earlier)
-        .filter(|(m, earlier)| m.len() + earlier.len() >= min_articles)
-        .flat_map_iter(|(members, earlier)| {
-            let suffixes: Vec<(usize, usize, &str)> = members
-                .iter()
-                .filter_map(|&i| staged[i].meta.title.as_deref().and_then(title_suffix).map(|(at, suf)| (i, at, suf)))
-                .collect();
-            let mut counts: FastMap<&str, usize> = FastMap::default();
-            for suf in earlier.iter().filter_map(|t| t.title_suffix.as_deref()) {
-                *counts.entry(suf).or_default() += 1;
-            }
-            for &(_, _, suf) in &suffixes {
-                *counts.entry(suf).or_default() += 1;
-            }
-            suffixes
-                .into_iter()
-                .filter(|&(_, at, suf)| at > 0 && counts.get(suf).is_some_and(|&n| n >= min_articles))
-                .map(|(i, at, _)| (i, at))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for (i, at) in cuts {
-        if let Some(title) = &mut staged[i].meta.title {
-            *title = title[..at].trim().to_string();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::read::{InputFormat, RawDoc};
     use crate::{ingest_docs, IngestOptions, Origin};
-
-    #[test]
-    fn groups_in_order_of_first_appearance() {
-        let (groups, group_of) = super::group([Some("b"), None, Some("a"), Some("b"), Some("a"), Some("c")]);
-        assert_eq!(groups, vec![vec![0, 3], vec![2, 4], vec![5]]);
-        assert_eq!(group_of, vec![Some(0), None, Some(1), Some(0), Some(1), Some(2)]);
-    }
 
     fn doc(n: u64, source: &str, title: &str) -> RawDoc {
         RawDoc {

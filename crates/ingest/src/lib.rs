@@ -18,6 +18,7 @@ mod meta;
 mod noise;
 mod read;
 mod sentences;
+pub mod shard;
 mod stream;
 mod text;
 mod trace;
@@ -36,11 +37,12 @@ pub use meta::Metadata;
 pub use discover::{discover, Discovered, STDIN};
 pub use read::{read_file, Compression, FileRead, InputFormat, RawDoc, Source};
 pub use sentences::{sentence_spans, split_sentences};
+pub use furniture::Furniture;
 pub use trace::{Prior, Trace};
 
 /// Where a document came from: the file and, for JSONL/CSV, the 1-based line
 /// or record number.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: PathBuf,
     pub record: Option<u64>,
@@ -56,7 +58,7 @@ impl std::fmt::Display for Origin {
 }
 
 /// An input item that could not become an article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Reject {
     pub origin: Origin,
     /// Input id when one was known.
@@ -145,7 +147,7 @@ pub struct Ingested {
 
 /// Files and records under the inputs that hold no articles, for the
 /// summary: nothing is skipped without a word.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct InputsSeen {
     /// Files of an unknown kind, by lowercase extension (each is a reject too).
     pub unknown: std::collections::BTreeMap<String, usize>,
@@ -227,24 +229,10 @@ pub fn ingest_paths_onto(
 pub fn ingest_found_onto(found: Discovered, opts: &IngestOptions, prior: &Prior, progress: &(dyn Fn(usize) + Sync)) -> Ingested {
     let started = std::time::Instant::now();
     let mut rejects = found.rejects;
-    let read: Vec<FileRead> = found
-        .files
-        .par_iter()
-        .map(|f| {
-            let r = read_file(f);
-            progress(r.docs.len());
-            r
-        })
-        .collect();
-    let mut docs = Vec::new();
-    let mut bytes = 0;
-    let mut skipped_records = 0;
-    for r in read {
-        docs.extend(r.docs);
-        rejects.extend(r.rejects);
-        bytes += r.bytes;
-        skipped_records += r.skipped_records;
-    }
+    let pieces: Vec<shard::Piece> = found.files.iter().map(|f| shard::Piece::File { path: f.clone() }).collect();
+    let read = shard::read_pieces(&pieces, progress);
+    let (docs, bytes, skipped_records) = (read.docs, read.bytes, read.skipped_records);
+    rejects.extend(read.rejects);
     tracing::debug!(files = found.files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");
     let mut out = ingest_docs_onto(docs, opts, prior);
     rejects.append(&mut out.rejects);
@@ -265,10 +253,14 @@ pub fn ingest_docs(docs: Vec<RawDoc>, opts: &IngestOptions) -> Ingested {
 
 /// As [`ingest_docs`], onto a corpus whose earlier batches left `prior`.
 pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) -> Ingested {
-    let started = std::time::Instant::now();
+    ingest_docs_with(docs, opts, prior, None)
+}
+
+/// Stages documents (cleaning and metadata, in parallel, order kept),
+/// leaving out records whose id an earlier batch holds. Returns the staged
+/// articles, the rejects and how many records were known.
+fn stage(docs: Vec<RawDoc>, prior: &Prior) -> (Vec<furniture::Staged>, Vec<Reject>, usize) {
     compile_patterns();
-    let phase = |name: &str| tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{name} done");
-    // 0. Records already in the corpus are not ingested again.
     let mut known = 0;
     let docs = if prior.is_empty() {
         docs
@@ -279,9 +271,7 @@ pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) 
         known = before - docs.len();
         docs
     };
-    // 1. Local cleaning and metadata, in parallel, order kept.
-    let staged: Vec<Result<furniture::Staged, Reject>> =
-        docs.into_par_iter().map(furniture::Staged::new).collect();
+    let staged: Vec<Result<furniture::Staged, Reject>> = docs.into_par_iter().map(furniture::Staged::new).collect();
     let mut rejects = Vec::new();
     let mut staged_ok = Vec::with_capacity(staged.len());
     for s in staged {
@@ -290,10 +280,25 @@ pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) 
             Err(r) => rejects.push(r),
         }
     }
+    (staged_ok, rejects, known)
+}
+
+/// Ingestion, with the steps that look across the batch either done here
+/// (`shard: None`) or decided over the whole batch already (a shard of a
+/// batch read in shards, see [`shard`]).
+pub(crate) fn ingest_docs_with(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior, shard: Option<shard::ShardOf<'_>>) -> Ingested {
+    let started = std::time::Instant::now();
+    let phase = |name: &str| tracing::debug!(seconds = started.elapsed().as_secs_f64(), "{name} done");
+    // 0-1. Records already in the corpus are left out; local cleaning and
+    //      metadata.
+    let (mut staged_ok, mut rejects, known) = stage(docs, prior);
     phase("cleaning and metadata");
     // 2. Site furniture: lines repeated across many articles of one outlet
     //    (the earlier batches' articles included).
-    furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles, &prior.traces);
+    match &shard {
+        None => furniture::remove_furniture(&mut staged_ok, opts.furniture_min_articles, &prior.traces),
+        Some(s) => s.furniture.apply(&mut staged_ok),
+    }
     phase("furniture");
     // 3. Final text, sentences, language, SimHash.
     let finished: Vec<furniture::Finished> = staged_ok.into_par_iter().map(furniture::Staged::finish).collect();
@@ -301,9 +306,9 @@ pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) 
     let mut traces = Vec::with_capacity(finished.len());
     let mut warnings = Vec::new();
     phase("sentences, language, simhash");
-    // 4. Duplicate ids: keep the first, reject the rest.
+    // 4. Duplicate ids: keep the first (in an earlier shard, perhaps), reject the rest.
     let first: Vec<bool> = {
-        let mut seen = hashed::FastSet::default();
+        let mut seen: hashed::FastSet<&str> = shard.as_ref().map(|s| s.taken.iter().map(String::as_str).collect()).unwrap_or_default();
         finished.iter().map(|f| seen.insert(f.article.id.as_str())).collect()
     };
     for (furniture::Finished { article: a, warnings: w, mut trace }, first) in finished.into_iter().zip(first) {
@@ -320,11 +325,23 @@ pub fn ingest_docs_onto(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &Prior) 
         }
     }
     // 5. Near-duplicates, of earlier batches' articles too.
-    let ids: Vec<&str> = prior.traces.iter().chain(&traces).map(|t| t.id.as_str()).collect();
-    let hashes: Vec<Option<u64>> = prior.traces.iter().chain(&traces).map(|t| t.simhash).collect();
-    let dups = NearDuplicates::from_hashes(&ids, &hashes, opts.duplicate_max_distance);
-    for (a, d) in articles.iter_mut().zip(dups.duplicate_of.into_iter().skip(prior.traces.len())) {
-        a.duplicate_of = d;
+    match shard.as_ref().map(|s| s.duplicate_of) {
+        None => {
+            let ids: Vec<&str> = prior.traces.iter().chain(&traces).map(|t| t.id.as_str()).collect();
+            let hashes: Vec<Option<u64>> = prior.traces.iter().chain(&traces).map(|t| t.simhash).collect();
+            let dups = NearDuplicates::from_hashes(&ids, &hashes, opts.duplicate_max_distance);
+            for (a, d) in articles.iter_mut().zip(dups.duplicate_of.into_iter().skip(prior.traces.len())) {
+                a.duplicate_of = d;
+            }
+        }
+        // Decided over the whole batch (or, in the map that reports the
+        // SimHashes, not yet).
+        Some(Some(decided)) => {
+            for a in &mut articles {
+                a.duplicate_of = decided.get(a.id.as_str()).cloned();
+            }
+        }
+        Some(None) => {}
     }
     phase("near-duplicates");
     for r in &rejects {

@@ -194,6 +194,24 @@ pub fn read_file(path: &Path) -> FileRead {
     FileRead { docs, rejects, bytes, skipped_records: 0 }
 }
 
+/// Reads the lines of a plain JSONL file that start at byte `start` (line
+/// `first_line`) and end at byte `end` (a line's end): a shard of a large
+/// file. Records are numbered as in the whole file.
+pub fn read_jsonl_lines(path: &Path, first_line: u64, start: u64, end: u64) -> FileRead {
+    use std::io::{Read, Seek};
+    let fail = |reason: String| FileRead { rejects: vec![reject(path, Some(first_line), None, &reason)], ..FileRead::default() };
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot read file: {e}")),
+    };
+    let mut bytes = Vec::with_capacity(end.saturating_sub(start) as usize);
+    if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).and_then(|_| file.take(end.saturating_sub(start)).read_to_end(&mut bytes)) {
+        return fail(format!("cannot read lines from byte {start}: {e}"));
+    }
+    let (docs, rejects) = read_jsonl(path, &bytes, first_line);
+    FileRead { docs, rejects, bytes: bytes.len() as u64, skipped_records: 0 }
+}
+
 /// The documents of a whole file's (decompressed) bytes.
 fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
     match format {
@@ -207,7 +225,7 @@ fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8]) -> (Vec<RawDoc>, V
             }
             Err(r) => (Vec::new(), vec![r]),
         },
-        InputFormat::Jsonl => read_jsonl(path, bytes),
+        InputFormat::Jsonl => read_jsonl(path, bytes, 1),
         InputFormat::Csv => read_csv(path, bytes),
         InputFormat::Warc => {
             let w = crate::warc::read_warc(path, &mut { bytes });
@@ -326,12 +344,14 @@ fn trimmed(mut s: String) -> String {
     s
 }
 
-fn read_jsonl(path: &Path, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// The records of JSONL bytes whose first line is line `first_line` of
+/// `path` (1 for a whole file).
+fn read_jsonl(path: &Path, bytes: &[u8], first_line: u64) -> (Vec<RawDoc>, Vec<Reject>) {
+    let bytes = if first_line == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
     // Records are independent: parsed in parallel, kept in file order.
     let lines: Vec<(u64, &[u8])> = crate::text::pieces(bytes, b'\n')
         .enumerate()
-        .map(|(i, line)| (i as u64 + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .map(|(i, line)| (i as u64 + first_line, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
         .collect();
     let (mut docs, mut rejects) = (Vec::with_capacity(lines.len()), Vec::new());
@@ -575,7 +595,7 @@ mod tests {
     use super::*;
 
     fn read(lines: &[&str]) -> (Vec<RawDoc>, Vec<String>) {
-        let (docs, rejects) = read_jsonl(Path::new("t.jsonl"), lines.join("\n").as_bytes());
+        let (docs, rejects) = read_jsonl(Path::new("t.jsonl"), lines.join("\n").as_bytes(), 1);
         (docs, rejects.iter().map(ToString::to_string).collect())
     }
 

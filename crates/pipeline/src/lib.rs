@@ -8,6 +8,7 @@ mod manifest;
 mod progress;
 mod run;
 mod settings;
+pub mod shards;
 
 pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold, Level};
 pub use manifest::{BatchRecord, InputFile, Manifest};
@@ -26,6 +27,8 @@ pub enum PipelineError {
     Config(#[from] cluster::ConfigError),
     #[error("gold file {path}: {reason}")]
     Gold { path: std::path::PathBuf, reason: String },
+    #[error("sharded job: {0}")]
+    Job(String),
     #[error("no usable article in the input ({rejects} skipped); see the warnings above")]
     NoArticles { rejects: usize },
     #[error("cannot write {path}: {source}")]

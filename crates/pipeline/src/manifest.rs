@@ -176,37 +176,27 @@ impl Manifest {
 /// Articles per round when a batch's parts are written.
 const ROUND: usize = 2000;
 
-/// Stages every table of a run or an add into `commit`: the new batch's
-/// parts (its sentence vectors are already in `sentence_part`) and the
-/// whole-corpus tables. Returns the rows of each table: of this batch's
-/// part for part tables, of the whole table for the others.
+/// Stages a batch's parts into `commit` (its sentence vectors are already in
+/// `sentence_part`). Returns the rows of each part.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn stage_outputs(
+pub(crate) fn stage_parts(
     commit: &mut Commit,
     dir: &RunDir,
     writer: &str,
     stamp: &Stamp,
-    corpus: &[Article],
-    n_earlier: usize,
+    batch: &[Article],
     rejects: &[Reject],
     traces: &[Trace],
     embedded: &Embedded,
-    clustering: &cluster::Clustering,
-    ids: &Ids,
     sentence_part: StagedParquet,
 ) -> Result<Vec<(String, usize)>, PipelineError> {
-    let batch = &corpus[n_earlier..];
     let part = |table: &str| dir.part_path(table, stamp.batch, writer);
     let mut rows: Vec<(String, usize)> = Vec::new();
-    let put = |commit: &mut Commit, rows: &mut Vec<(String, usize)>, path: std::path::PathBuf, name: &str, mut df: aggregate::DataFrame| -> Result<(), PipelineError> {
-        rows.push((name.to_string(), df.height()));
-        commit.add(aggregate::stage_parquet(&path, &mut df)?);
-        Ok(())
-    };
     let batch_ids: Vec<&str> = batch.iter().map(|a| a.id.as_str()).collect();
     // The batch's big parts are written a round of articles at a time: a
     // run's batch is the whole corpus, and a second copy of it in polars
     // would double what the run holds.
+    let n_earlier = embedded.articles.len() - batch.len();
     let (vectors, leads) = (&embedded.articles[n_earlier..], &embedded.leads[n_earlier..]);
     let mut in_rounds = |table: &str, build: &dyn Fn(std::ops::Range<usize>) -> Result<aggregate::DataFrame, aggregate::AggregateError>| {
         let mut first = build(0..batch.len().min(ROUND))?;
@@ -229,7 +219,29 @@ pub(crate) fn stage_outputs(
     commit.add(sentence_part.finish()?);
     put(commit, &mut rows, part("rejects"), "rejects", aggregate::rejects_frame(rejects, stamp)?)?;
     put(commit, &mut rows, part("traces"), "traces", aggregate::traces_frame(traces, stamp)?)?;
-    // The whole corpus.
+    Ok(rows)
+}
+
+/// Stages `df` as `path` and counts its rows as `name`'s.
+fn put(commit: &mut Commit, rows: &mut Vec<(String, usize)>, path: std::path::PathBuf, name: &str, mut df: aggregate::DataFrame) -> Result<(), PipelineError> {
+    rows.push((name.to_string(), df.height()));
+    commit.add(aggregate::stage_parquet(&path, &mut df)?);
+    Ok(())
+}
+
+/// Stages the tables of the whole corpus into `commit`: events, stories,
+/// timeline, the article-to-event map and this batch's changes. Returns
+/// their rows.
+pub(crate) fn stage_whole(
+    commit: &mut Commit,
+    dir: &RunDir,
+    stamp: &Stamp,
+    corpus: &[Article],
+    embedded: &Embedded,
+    clustering: &cluster::Clustering,
+    ids: &Ids,
+) -> Result<Vec<(String, usize)>, PipelineError> {
+    let mut rows = Vec::new();
     let events = aggregate::events_frame(corpus, &embedded.articles, &clustering.event, &clustering.story, &ids.events, &ids.stories)?;
     let stories = aggregate::stories_frame(corpus, &events, &clustering.story, &ids.stories)?;
     let dates: Vec<Option<chrono::NaiveDate>> = corpus.iter().map(|a| a.date).collect();
@@ -243,6 +255,5 @@ pub(crate) fn stage_outputs(
     put(commit, &mut rows, root.join("timeline.parquet"), "timeline", timeline)?;
     put(commit, &mut rows, root.join("article_events.parquet"), "article_events", article_events)?;
     put(commit, &mut rows, root.join("changes.parquet"), "changes", aggregate::changes_frame(&ids.changes, stamp)?)?;
-    rows.sort();
     Ok(rows)
 }

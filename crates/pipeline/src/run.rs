@@ -146,6 +146,37 @@ pub fn embed_articles(
     })
 }
 
+/// Embeds a batch's articles (loading the model), streaming their sentence
+/// vectors into the batch's `sentence_embeddings` part in `dir`, which is
+/// returned staged for the batch's commit.
+pub(crate) fn embed_batch(
+    articles: &[Article],
+    opts: &RunOptions,
+    settings: &Settings,
+    dir: &RunDir,
+    writer: &str,
+    stamp: &Stamp,
+    progress: &dyn Progress,
+) -> Result<(Embedded, StagedParquet), PipelineError> {
+    let files_model = ModelFiles::open(&opts.model_dir)?;
+    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads, settings.embed.precision)?;
+    embedder.set_batch_tokens(settings.embed.batch_tokens);
+    let mut cache = match &opts.cache_dir {
+        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.precision(), embedder.dim())?,
+        None => EmbeddingCache::in_memory(embedder.dim(), embedder.precision()),
+    };
+    let empty = aggregate::sentence_embeddings_frame::<Vec<f32>>(&[], &[], &[], embedder.dim(), stamp)?;
+    let mut sentence_part = StagedParquet::create(&dir.part_path("sentence_embeddings", stamp.batch, writer), &empty)?;
+    let dim = embedder.dim();
+    let fresh_embedded = embed_articles(articles, &embedder, &mut cache, settings, progress, |ids, index, vectors| {
+        let mut df = aggregate::sentence_embeddings_frame(ids, index, vectors, dim, stamp)?;
+        Ok(sentence_part.write(&mut df)?)
+    })?;
+    drop(embedder);
+    drop(cache);
+    Ok((fresh_embedded, sentence_part))
+}
+
 /// Clusters embedded articles with the given settings.
 pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Settings) -> cluster::Clustering {
     let index: HashMap<&str, usize> = articles.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
@@ -175,7 +206,7 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
 
 /// Records a stage's seconds, and logs them with the peak memory so far
 /// (which stage sets the peak is what memory work starts from).
-fn stage_done(times: &mut Vec<(&'static str, f64)>, stage: &'static str, started: Instant) {
+pub(crate) fn stage_done(times: &mut Vec<(&'static str, f64)>, stage: &'static str, started: Instant) {
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(stage, seconds, peak_rss_mib = crate::manifest::peak_rss_mib(), "stage done");
     times.push((stage, seconds));
@@ -248,22 +279,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let writer = aggregate::writer_key(ingested.articles.iter().map(|a| a.id.as_str()));
 
     let t = Instant::now();
-    let files_model = ModelFiles::open(&opts.model_dir)?;
-    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads, settings.embed.precision)?;
-    embedder.set_batch_tokens(settings.embed.batch_tokens);
-    let mut cache = match &opts.cache_dir {
-        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.precision(), embedder.dim())?,
-        None => EmbeddingCache::in_memory(embedder.dim(), embedder.precision()),
-    };
-    let empty = aggregate::sentence_embeddings_frame::<Vec<f32>>(&[], &[], &[], embedder.dim(), &stamp)?;
-    let mut sentence_part = StagedParquet::create(&dir.part_path("sentence_embeddings", stamp.batch, &writer), &empty)?;
-    let dim = embedder.dim();
-    let fresh_embedded = embed_articles(&ingested.articles, &embedder, &mut cache, settings, progress, |ids, index, vectors| {
-        let mut df = aggregate::sentence_embeddings_frame(ids, index, vectors, dim, &stamp)?;
-        Ok(sentence_part.write(&mut df)?)
-    })?;
-    drop(embedder);
-    drop(cache);
+    let (fresh_embedded, sentence_part) = embed_batch(&ingested.articles, opts, settings, &dir, &writer, &stamp, progress)?;
     stage_done(&mut times, "embed", t);
 
     // The whole corpus: the earlier batches, read back from their parts.
@@ -307,20 +323,19 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         }
     }
     let batch_articles = &corpus[n_earlier..];
-    let counts = crate::manifest::stage_outputs(
+    let mut counts = crate::manifest::stage_parts(
         &mut commit,
         &dir,
         &writer,
         &stamp,
-        &corpus,
-        n_earlier,
+        batch_articles,
         &ingested.rejects,
         &ingested.traces,
         &embedded,
-        &clustering,
-        &ids,
         sentence_part,
     )?;
+    counts.extend(crate::manifest::stage_whole(&mut commit, &dir, &stamp, &corpus, &embedded, &clustering, &ids)?);
+    counts.sort();
     stage_done(&mut times, "aggregate", t);
 
     let record = BatchRecord {

@@ -48,6 +48,76 @@ pub(crate) struct Common {
     pub(crate) quiet: bool,
 }
 
+/// What every step of a sharded job takes (the rest is in its plan).
+#[derive(Args)]
+struct ShardCommon {
+    /// The run folder the job makes.
+    #[arg(long)]
+    out: PathBuf,
+    /// Model folder. Default: $STORYLINE_MODEL or the cache.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum ShardStep {
+    /// Cut the inputs into shards for a fresh run in --out (or find the job
+    /// an earlier driver left there with the same inputs and settings) and
+    /// print, as JSON, which shards each map has still to do.
+    Plan {
+        /// Input files or folders.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        /// Input per shard, in MB (large JSONL files are cut by lines).
+        #[arg(long, default_value_t = 16.0)]
+        shard_mb: f64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Map 1: one shard's votes for site furniture.
+    Votes {
+        #[arg(long)]
+        shard: usize,
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+    /// Reduce 1: site furniture over every shard's votes.
+    Furniture {
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+    /// Map 2: one shard's articles' SimHashes.
+    Hashes {
+        #[arg(long)]
+        shard: usize,
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+    /// Reduce 2: duplicate ids and near-duplicates over every shard.
+    Duplicates {
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+    /// Map 3: one shard's articles, embedded, written as its parts.
+    Embed {
+        #[arg(long)]
+        shard: usize,
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+    /// Cluster the whole corpus and commit the run; prints the summary.
+    Finish {
+        /// No summary.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        common: ShardCommon,
+    },
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the pipeline over files and folders of articles (.txt, .jsonl, .csv, .html, .warc;
@@ -102,6 +172,10 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// One step of a run made in shards, on many machines (what the Ray
+    /// driver of `cargo xtask ray` runs; see pipeline::shards).
+    #[command(subcommand)]
+    Shard(ShardStep),
     /// Run the pipeline on a gold-labelled JSONL file and score its events.
     Eval {
         /// JSONL with `id`, `event`, `title`, `date`, `text`.
@@ -188,18 +262,28 @@ fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let common = match &cli.cmd {
+    let (threads, quiet) = match &cli.cmd {
         Cmd::Run { common, .. }
         | Cmd::Add { common, .. }
         | Cmd::Eval { common, .. }
         | Cmd::BenchEmbed { common, .. }
-        | Cmd::Sentences { common, .. } => common,
+        | Cmd::Sentences { common, .. }
+        | Cmd::Shard(ShardStep::Plan { common, .. }) => (common.threads, common.quiet),
+        Cmd::Shard(
+            ShardStep::Votes { common, .. }
+            | ShardStep::Furniture { common }
+            | ShardStep::Hashes { common, .. }
+            | ShardStep::Duplicates { common }
+            | ShardStep::Embed { common, .. }
+            | ShardStep::Finish { common, .. },
+        ) => (common.threads, true),
     };
-    if let Some(n) = common.threads {
+    if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("cannot set up threads")?;
     }
-    let bar = Bar { bar: std::sync::Mutex::new(None), quiet: common.quiet };
+    let bar = Bar { bar: std::sync::Mutex::new(None), quiet };
     match cli.cmd {
+        Cmd::Shard(step) => shard(step),
         Cmd::Run { input, common } => grow(pipeline::run, input, &common, &bar),
         Cmd::Add { input, common } => grow(pipeline::add, input, &common, &bar),
         Cmd::Eval { gold, sweep, record, batches, level, common } => {
@@ -230,6 +314,39 @@ fn main() -> Result<()> {
             bench_embed(&sentences, batch, batch_tokens.unwrap_or(embed.batch_tokens), threads, embed.precision, &common)
         }
     }
+}
+
+fn shard(step: ShardStep) -> Result<()> {
+    use pipeline::shards;
+    match step {
+        ShardStep::Plan { input, shard_mb, common } => {
+            let bytes = (shard_mb * 1e6).max(1.0) as u64;
+            let status = shards::plan(&input, &common.out, &settings(&common)?, bytes)?;
+            println!("{}", serde_json::to_string(&status)?);
+        }
+        ShardStep::Votes { shard, common } => shards::votes(&common.out, shard)?,
+        ShardStep::Furniture { common } => {
+            let outlets = shards::furniture(&common.out)?;
+            tracing::info!(outlets, "site furniture decided");
+        }
+        ShardStep::Hashes { shard, common } => shards::hashes(&common.out, shard)?,
+        ShardStep::Duplicates { common } => {
+            let near = shards::duplicates(&common.out)?;
+            tracing::info!(near_duplicates = near, "duplicates decided");
+        }
+        ShardStep::Embed { shard, common } => {
+            let model = common.model.clone().unwrap_or_else(pipeline::default_model_dir);
+            shards::embed(&common.out, shard, &model, common.threads.unwrap_or(0))?;
+        }
+        ShardStep::Finish { quiet, common } => {
+            let t = Instant::now();
+            let report = shards::finish(&common.out)?;
+            if !quiet {
+                summary(&report, &common.out, t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    Ok(())
 }
 
 type Grow = fn(&RunOptions, &Settings, &dyn Progress) -> Result<pipeline::RunReport, pipeline::PipelineError>;

@@ -26,3 +26,54 @@ pub fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Columns that say when and in which batch a row was written: the only
+/// columns two ways of making one run may differ in.
+#[allow(dead_code)]
+const PROVENANCE: &[&str] = &["batch", "added_at", "changed_at", "first_batch", "assigned_at"];
+
+/// A table of a run without its provenance columns: a whole table, or a
+/// part table's parts in order.
+#[allow(dead_code)]
+pub fn table(run: &std::path::Path, name: &str) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let whole = run.join(format!("{name}.parquet"));
+    let files: Vec<PathBuf> = if whole.is_file() {
+        vec![whole]
+    } else {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(run.join(name)).unwrap().map(|e| e.unwrap().path()).collect();
+        v.sort();
+        v
+    };
+    let mut df: Option<DataFrame> = None;
+    for f in files {
+        let part = ParquetReader::new(std::fs::File::open(&f).unwrap()).finish().unwrap();
+        match &mut df {
+            Some(d) => {
+                d.vstack_mut(&part).unwrap();
+            }
+            None => df = Some(part),
+        }
+    }
+    let df = df.unwrap_or_default();
+    let keep: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).filter(|c| !PROVENANCE.contains(&c.as_str())).collect();
+    df.select(keep).unwrap()
+}
+
+/// Asserts that two runs hold the same tables but for provenance columns
+/// (rejects in any order: a job made in shards lists them by shard).
+#[allow(dead_code)]
+pub fn assert_same_run(a: &std::path::Path, b: &std::path::Path) {
+    for name in ["articles", "sentences", "embeddings", "sentence_embeddings", "traces", "events", "stories", "timeline", "article_events", "changes"] {
+        let (x, y) = (table(a, name), table(b, name));
+        assert!(x.height() > 0, "{name} is empty in {}", a.display());
+        assert!(x.equals_missing(&y), "{name} differs:\n{x}\n{y}");
+    }
+    let sorted = |run: &std::path::Path| {
+        let df = table(run, "rejects");
+        let cols: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
+        df.sort(cols, Default::default()).unwrap()
+    };
+    let (x, y) = (sorted(a), sorted(b));
+    assert!(x.equals_missing(&y), "rejects differ:\n{x}\n{y}");
+}
