@@ -39,6 +39,35 @@ enum Cmd {
         #[arg(long)]
         add: bool,
     },
+    /// Run the pipeline on a Ray cluster (a local one unless --address): the
+    /// per-article work (read, clean, embed) as Ray tasks over shards of the
+    /// input, clustering and the tables on this node. Same tables as `pipeline`.
+    Ray {
+        /// Input files or folders (default: the bundled sample corpus data/seeds).
+        #[arg(long)]
+        input: Vec<PathBuf>,
+        /// Output folder (a fresh run; a job killed midway is resumed by running the same command again).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// A Ray cluster to join (`ray start --head` prints it); default: a local cluster for the run.
+        #[arg(long)]
+        address: Option<String>,
+        /// CPUs of the local cluster (default: all cores).
+        #[arg(long)]
+        cpus: Option<usize>,
+        /// CPUs (engine threads) per task: 1 runs one task per core, more run fewer, wider tasks.
+        #[arg(long, default_value_t = 1)]
+        cpus_per_task: usize,
+        /// Input per shard, MB.
+        #[arg(long, default_value_t = 16.0)]
+        shard_mb: f64,
+        /// Settings file (TOML); defaults apply otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write the job's timings (per phase and task) to this JSON file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Score the pipeline's events against a gold-labelled JSONL file.
     Eval {
         /// JSONL with `id`, `event`, `date`, `title`, `text`; default: every ../shared/datasets/*/dev.jsonl.
@@ -116,6 +145,16 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Pipeline { input, out, config, add } => util::pipeline(&input, &out, config.as_deref(), add),
+        Cmd::Ray { input, out, address, cpus, cpus_per_task, shard_mb, config, report } => util::ray(&util::RayJob {
+            inputs: input,
+            out,
+            address,
+            cpus,
+            cpus_per_task,
+            shard_mb,
+            config,
+            report,
+        }),
         Cmd::Eval { gold, sweep, set, out, batches, level } => util::eval(&gold, &sweep, &set, &out, batches.as_deref(), level.as_deref()),
         Cmd::Bench { baseline, anchor, sentences, threads, e2e_only } => {
             if anchor {

@@ -123,6 +123,48 @@ pub fn pipeline(inputs: &[PathBuf], out: &Path, config: Option<&Path>, add: bool
     Ok(())
 }
 
+/// A run on Ray (`cargo xtask ray`).
+pub struct RayJob {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub address: Option<String>,
+    pub cpus: Option<usize>,
+    pub cpus_per_task: usize,
+    pub shard_mb: f64,
+    pub config: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+}
+
+/// Installs Ray into the cache's venv, builds the engine and runs the
+/// driver (xtask/ray/driver.py).
+pub fn ray(job: &RayJob) -> Result<()> {
+    let paths = setup::ensure()?;
+    let python = setup::ensure_venv(&paths, "ray")?;
+    let bin = build_storyline(&paths)?;
+    let engine = bin.with_file_name("storyline-engine");
+    let inputs: Vec<PathBuf> = if job.inputs.is_empty() { vec![workspace_root().join("data/seeds")] } else { job.inputs.clone() };
+    let mut c = Command::new(python);
+    c.arg(workspace_root().join("xtask/ray/driver.py")).arg("--engine").arg(engine).arg("--out").arg(&job.out);
+    c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
+    for i in &inputs {
+        c.arg("--input").arg(i);
+    }
+    c.args(["--cpus-per-task", &job.cpus_per_task.to_string(), "--shard-mb", &job.shard_mb.to_string()]);
+    if let Some(a) = &job.address {
+        c.args(["--address", a]);
+    }
+    if let Some(n) = job.cpus {
+        c.args(["--cpus", &n.to_string()]);
+    }
+    if let Some(cfg) = &job.config {
+        c.arg("--config").arg(cfg);
+    }
+    if let Some(r) = &job.report {
+        c.arg("--report").arg(r);
+    }
+    run(c)
+}
+
 /// The tests that read ../shared/datasets (xtask/shared-tests.txt), as
 /// (binary id, test name).
 fn tests_needing_shared() -> Result<Vec<(String, String)>> {
@@ -156,6 +198,8 @@ pub fn test(args: &[String]) -> Result<()> {
         }
     };
     say_left_out();
+    // The Ray test (crates/pipeline/tests/ray.rs) runs the driver with it.
+    let ray_python = setup::ensure_venv(&paths, "ray")?;
     let mut clippy = cargo(&paths);
     clippy.args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]);
     run(clippy)?;
@@ -176,6 +220,7 @@ pub fn test(args: &[String]) -> Result<()> {
             run(doc)?;
         }
         let mut t = cargo(&paths);
+        t.env("STORYLINE_RAY_PYTHON", &ray_python);
         t.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
         if !left_out.is_empty() {
             let each: Vec<String> = left_out.iter().map(|(b, name)| format!("(binary_id({b}) & test(={name}))")).collect();
@@ -185,6 +230,7 @@ pub fn test(args: &[String]) -> Result<()> {
         run(t)?;
     } else {
         let mut t = cargo(&paths);
+        t.env("STORYLINE_RAY_PYTHON", &ray_python);
         t.args(["test", "--workspace", "--no-fail-fast"]).args(args).arg("--");
         for (_, name) in &left_out {
             t.args(["--skip", name]);
