@@ -38,6 +38,7 @@ def parse():
     p.add_argument("--engine", required=True, help="the storyline-engine binary")
     p.add_argument("--input", action="append", required=True, help="input file or folder (repeatable)")
     p.add_argument("--out", required=True, help="the run folder")
+    p.add_argument("--add", action="store_true", help="add the inputs to the run in --out (as `storyline add`)")
     p.add_argument("--address", help="a Ray cluster to join; default: start a local one for the run")
     p.add_argument("--cpus", type=int, help="CPUs of the local cluster (default: all)")
     p.add_argument("--cpus-per-task", type=int, default=1, help="CPUs (engine threads) per map task")
@@ -130,7 +131,7 @@ class Job:
 def main():
     args = parse()
     job = Job(args)
-    plan = ["plan", "--shard-mb", str(args.shard_mb), "--quiet"]
+    plan = ["plan", "--shard-mb", str(args.shard_mb), "--quiet"] + (["--add"] if args.add else [])
     for i in args.input:
         plan += ["--input", i]
     if args.config:
@@ -155,6 +156,14 @@ def main():
     job.here("duplicates")
     job.map("embed", status["embed"])
     ray.shutdown()
+    # What each shard's engine measured inside (its done.json, see
+    # crates/pipeline/src/shards.rs), before finish removes the job's folder.
+    shards = []
+    for k in range(status["shards"]):
+        with open(os.path.join(args.out, ".shards", f"s{k:05}", "done.json")) as f:
+            done = json.load(f)
+        shards.append({"shard": k, "articles": done["articles"], "seconds": dict(done["seconds"])})
+    job.report["shards"] = shards
     finish = ["finish"] + (["--quiet"] if args.quiet else [])
     job.here(*finish, show=True)
     job.report["seconds"] = time.time() - started

@@ -49,6 +49,9 @@ enum Cmd {
         /// Output folder (a fresh run; a job killed midway is resumed by running the same command again).
         #[arg(long, default_value = "out")]
         out: PathBuf,
+        /// Add the input to the run in OUT (as `storyline add`) instead of a fresh run.
+        #[arg(long)]
+        add: bool,
         /// A Ray cluster to join (`ray start --head` prints it); default: a local cluster for the run.
         #[arg(long)]
         address: Option<String>,
@@ -145,9 +148,10 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Pipeline { input, out, config, add } => util::pipeline(&input, &out, config.as_deref(), add),
-        Cmd::Ray { input, out, address, cpus, cpus_per_task, shard_mb, config, report } => util::ray(&util::RayJob {
+        Cmd::Ray { input, out, add, address, cpus, cpus_per_task, shard_mb, config, report } => util::ray(&util::RayJob {
             inputs: input,
             out,
+            add,
             address,
             cpus,
             cpus_per_task,

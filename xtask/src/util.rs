@@ -127,6 +127,7 @@ pub fn pipeline(inputs: &[PathBuf], out: &Path, config: Option<&Path>, add: bool
 pub struct RayJob {
     pub inputs: Vec<PathBuf>,
     pub out: PathBuf,
+    pub add: bool,
     pub address: Option<String>,
     pub cpus: Option<usize>,
     pub cpus_per_task: usize,
@@ -150,6 +151,9 @@ pub fn ray(job: &RayJob) -> Result<()> {
         c.arg("--input").arg(i);
     }
     c.args(["--cpus-per-task", &job.cpus_per_task.to_string(), "--shard-mb", &job.shard_mb.to_string()]);
+    if job.add {
+        c.arg("--add");
+    }
     if let Some(a) = &job.address {
         c.args(["--address", a]);
     }

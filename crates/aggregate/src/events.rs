@@ -95,6 +95,23 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The member nearest `centroid`; of members within [`NEAR_TIE`] of the
+/// nearest, the first. In a two-article event both are exactly as near
+/// (for unit vectors), and which one rounding favours depends on the last
+/// bits of the vectors, which depend on how sentences were batched through
+/// the model (one run or a run made in shards): the first is the same
+/// answer either way.
+fn representative_of(members: &[usize], vectors: &[Vec<f32>], centroid: &[f32]) -> usize {
+    let scores: Vec<f32> = members.iter().map(|&i| dot(&vectors[i], centroid)).collect();
+    let best = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let tie = NEAR_TIE * best.abs().max(1.0);
+    members.iter().zip(&scores).filter(|(_, &s)| s >= best - tie).map(|(&i, _)| i).min().unwrap_or(members[0])
+}
+
+/// Scores this close (relative) to the best are a tie: vectors agree to
+/// about 1e-7 across batchings.
+const NEAR_TIE: f32 = 1e-5;
+
 fn label(a: &Article) -> String {
     a.headline().chars().take(200).collect()
 }
@@ -163,10 +180,7 @@ pub fn events_frame(
                 *c += x;
             }
         }
-        let rep = *m
-            .iter()
-            .max_by(|&&a, &&b| dot(&vectors[a], &centroid).total_cmp(&dot(&vectors[b], &centroid)).then(b.cmp(&a)))
-            .unwrap_or(&m[0]);
+        let rep = representative_of(m, vectors, &centroid);
         representative.push(articles[rep].id.clone());
         labels.push(label(&articles[rep]));
         mean_sim.push((m.len() > 1).then(|| {
@@ -354,4 +368,32 @@ pub fn changes_frame(rows: &[ChangeRecord], stamp: &crate::Stamp) -> Result<Data
         rows.len(),
         "changes",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::representative_of;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    /// A two-article event's members are equally near its centroid, up to
+    /// rounding: the first is its representative, whichever way the last
+    /// bits of the vectors fall. A clear winner still wins.
+    #[test]
+    fn near_ties_go_to_the_first_member() {
+        let (a, b) = (unit(&[1.0, 0.2, 0.0]), unit(&[0.3, 1.0, 0.1]));
+        let mut b_nudged = b.clone();
+        b_nudged[0] += 2e-7;
+        for vectors in [vec![a.clone(), b.clone()], vec![a.clone(), b_nudged]] {
+            let centroid: Vec<f32> = vectors[0].iter().zip(&vectors[1]).map(|(x, y)| x + y).collect();
+            assert_eq!(representative_of(&[0, 1], &vectors, &centroid), 0);
+        }
+        let c = unit(&[0.9, 0.5, 0.05]);
+        let vectors = vec![a, b, c];
+        let centroid: Vec<f32> = (0..3).map(|d| vectors.iter().map(|v| v[d]).sum()).collect();
+        assert_eq!(representative_of(&[0, 1, 2], &vectors, &centroid), 2, "the middle one is nearest");
+    }
 }

@@ -94,6 +94,13 @@ impl RunDir {
         Ok(run)
     }
 
+    /// The run folder `root` as it is, for reading only: no commit is
+    /// finished and nothing is created or removed (a shard task reading the
+    /// earlier batches while the run is not its to change).
+    pub fn existing(root: &Path) -> Self {
+        Self { root: root.to_path_buf() }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

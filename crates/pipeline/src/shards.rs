@@ -68,6 +68,10 @@ pub struct PlanKey {
     /// `embed.precision` resolved where the job was planned, so that every
     /// node computes in one precision.
     pub precision: embed::Precision,
+    /// Whether the job adds a batch to the run (else it makes a fresh run),
+    /// and the batches the run held when the job was planned.
+    pub add: bool,
+    pub earlier_batches: usize,
     pub shard_bytes: u64,
     pub shards: Vec<Vec<Piece>>,
 }
@@ -78,6 +82,8 @@ pub struct ShardRecord {
     pub shard: usize,
     pub writer: String,
     pub articles: usize,
+    /// Records skipped because the run holds their ids already.
+    pub known: usize,
     pub rejects: Vec<Reject>,
     pub warnings: usize,
     /// Input bytes read and WARC records that are not pages.
@@ -179,15 +185,24 @@ fn file_key(p: &Path) -> (PathBuf, u64, i64) {
     (p.to_path_buf(), meta.map_or(0, |m| m.len()), mtime)
 }
 
-/// Plans a job that makes a fresh run in `out` from `inputs`: or finds the
-/// job an earlier driver left with the same inputs and settings, and
-/// resumes it.
-pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u64) -> Result<Status, PipelineError> {
+/// Plans a job that makes a fresh run in `out` from `inputs` (or, with
+/// `add`, adds them to the run there, as `storyline add` does): or finds
+/// the job an earlier driver left with the same inputs and settings onto the
+/// same run, and resumes it.
+pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u64, add: bool) -> Result<Status, PipelineError> {
     if inputs.iter().any(|p| p.as_os_str() == ingest::STDIN) {
         return Err(PipelineError::Job("a sharded job reads files: standard input (`-`) cannot be cut into shards".into()));
     }
     // Finishes (or undoes) a commit a killed `finish` left.
-    RunDir::open(out)?;
+    let dir = RunDir::open(out)?;
+    let previous = if add { Manifest::read(out)? } else { None };
+    if add && previous.is_none() && dir.has_flat_tables() {
+        return Err(PipelineError::OldLayout { run: out.to_path_buf() });
+    }
+    let precision = settings.embed.precision.resolve();
+    if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
+        return Err(PipelineError::PrecisionMismatch { run: out.to_path_buf(), run_precision: m.embed_precision.clone(), now: precision });
+    }
     let job = Job::new(out);
     std::fs::create_dir_all(&job.root).map_err(io_err(&job.root))?;
     let _lock = lock(&job.root.join(".lock"))?;
@@ -199,7 +214,9 @@ pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u6
         inputs: inputs.to_vec(),
         files: found.files.iter().map(|f| file_key(f)).collect(),
         settings: settings.clone(),
-        precision: settings.embed.precision.resolve(),
+        precision,
+        add,
+        earlier_batches: previous.as_ref().map_or(0, |m| m.batches.len()),
         shard_bytes,
         shards: ingest::shard::plan(&found.files, shard_bytes),
     };
@@ -237,7 +254,7 @@ pub fn votes(out: &Path, k: usize) -> Result<(), PipelineError> {
     if path.is_file() {
         return Ok(());
     }
-    let traces = ingest::shard::votes(pieces, &Prior::default());
+    let traces = ingest::shard::votes(pieces, &prior(&job, &plan)?);
     let mut df = aggregate::traces_frame(&traces, &stamp(&plan))?;
     Ok(aggregate::write_parquet(&path, &mut df)?)
 }
@@ -261,8 +278,9 @@ pub fn furniture(out: &Path) -> Result<usize, PipelineError> {
     let job = Job::new(out);
     let plan = job.plan()?;
     let _lock = lock(&job.root.join(".lock"))?;
+    let earlier = prior(&job, &plan)?;
     let traces = aggregate::read_trace_files(&shard_files(&job, &plan, "votes.parquet")?)?;
-    let furniture = Furniture::decide_traces(traces.iter(), plan.key.settings.ingest.furniture_min_articles);
+    let furniture = Furniture::decide_traces(earlier.traces.iter().chain(&traces), plan.key.settings.ingest.furniture_min_articles);
     write_json(&job.root.join("furniture.json"), &furniture)?;
     Ok(furniture.outlets())
 }
@@ -280,7 +298,7 @@ pub fn hashes(out: &Path, k: usize) -> Result<(), PipelineError> {
     if path.is_file() {
         return Ok(());
     }
-    let ingested = ingest::shard::ingest_shard(pieces, k, &plan.key.settings.ingest_options(), &Prior::default(), &furniture, None);
+    let ingested = ingest::shard::ingest_shard(pieces, k, &plan.key.settings.ingest_options(), &prior(&job, &plan)?, &furniture, None);
     let mut df = aggregate::traces_frame(&ingested.traces, &stamp(&plan))?;
     Ok(aggregate::write_parquet(&path, &mut df)?)
 }
@@ -293,13 +311,21 @@ pub fn duplicates(out: &Path) -> Result<usize, PipelineError> {
     let _lock = lock(&job.root.join(".lock"))?;
     let files = shard_files(&job, &plan, "hashes.parquet")?;
     let shards = files.iter().map(|f| aggregate::read_trace_files(std::slice::from_ref(f))).collect::<Result<Vec<_>, _>>()?;
-    let dups = Duplicates::decide(&Prior::default(), &shards, plan.key.settings.ingest.duplicate_max_distance);
+    let dups = Duplicates::decide(&prior(&job, &plan)?, &shards, plan.key.settings.ingest.duplicate_max_distance);
     write_json(&job.root.join("duplicates.json"), &dups)?;
     Ok(dups.duplicate_of.len())
 }
 
 fn stamp(plan: &Plan) -> Stamp {
-    Stamp { batch: 1, added_at: plan.started_at.clone() }
+    Stamp { batch: plan.key.earlier_batches as u32 + 1, added_at: plan.started_at.clone() }
+}
+
+/// The earlier batches' traces, when the job adds to a run.
+fn prior(job: &Job, plan: &Plan) -> Result<Prior, PipelineError> {
+    if plan.key.earlier_batches == 0 {
+        return Ok(Prior::default());
+    }
+    Ok(aggregate::read_traces(&RunDir::existing(&job.out))?)
 }
 
 /// Map 3: shard `k`'s final articles, embedded, written as the shard's
@@ -323,7 +349,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
     settings.embed.precision = plan.key.precision;
     let mut times = Vec::new();
     let t = Instant::now();
-    let mut ingested = ingest::shard::ingest_shard(pieces, k, &settings.ingest_options(), &Prior::default(), &furniture, Some(&dups));
+    let mut ingested = ingest::shard::ingest_shard(pieces, k, &settings.ingest_options(), &prior(&job, &plan)?, &furniture, Some(&dups));
     if k == 0 {
         let mut rejects = plan.rejects.clone();
         rejects.append(&mut ingested.rejects);
@@ -354,6 +380,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
         shard: k,
         writer,
         articles: ingested.articles.len(),
+        known: ingested.known,
         rejects: ingested.rejects,
         warnings: ingested.warnings.len(),
         bytes: ingested.bytes,
@@ -369,17 +396,26 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
     Ok(commit.commit()?)
 }
 
-/// The last step: clusters the whole corpus (every shard's articles and
-/// vectors, in shard order) and commits the shards' parts and the whole
-/// tables into the run folder as a fresh run (replacing what it held), in
-/// one commit; then removes the job's folder.
+/// The last step: clusters the whole corpus (the run's earlier batches when
+/// the job adds to it, then every shard's articles and vectors in shard
+/// order) and commits the shards' parts and the whole tables into the run
+/// folder in one commit, as `storyline run` (or `add`) does; then removes
+/// the job's folder.
 pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
     // Finishes (or undoes) a commit a killed `finish` left.
     let dir = RunDir::open(out)?;
     let job = Job::new(out);
     let plan = job.plan()?;
-    let _lock = lock(&job.root.join(".lock"))?;
-    let n = plan.key.shards.len();
+    let lock_file = lock(&job.root.join(".lock"))?;
+    let previous = if plan.key.add { Manifest::read(out)? } else { None };
+    let earlier_batches = previous.as_ref().map_or(0, |m| m.batches.len());
+    if earlier_batches != plan.key.earlier_batches {
+        return Err(PipelineError::Job(format!(
+            "the run in {} had {} batches when the job was planned and has {earlier_batches} now; run the job again",
+            out.display(),
+            plan.key.earlier_batches
+        )));
+    }
     let records: Vec<ShardRecord> = shard_files(&job, &plan, "done.json")?.iter().map(|p| read_json(p)).collect::<Result<_, _>>()?;
     let mut settings = plan.key.settings.clone();
     settings.embed.precision = plan.key.precision;
@@ -388,28 +424,40 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         let total = records.iter().flat_map(|r| &r.seconds).filter(|(s, _)| s == stage).map(|(_, t)| t).sum();
         times.push((stage, total));
     }
+    let rejects: Vec<Reject> = records.iter().flat_map(|r| r.rejects.iter().cloned()).collect();
+    let known = records.iter().map(|r| r.known).sum();
+    let warnings = records.iter().map(|r| r.warnings).sum();
+    let inputs = InputsSeen { skipped_records: records.iter().map(|r| r.skipped_records).sum(), ..plan.seen.clone() };
+    let added: usize = records.iter().map(|r| r.articles).sum();
+    if added == 0 {
+        let Some(manifest) = previous else {
+            return Err(PipelineError::NoArticles { rejects: rejects.len() });
+        };
+        // Nothing new: the run stays exactly as it was.
+        drop(lock_file);
+        remove_job(&job);
+        let empty = Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision: plan.key.precision, articles: Vec::new(), leads: Vec::new() };
+        let clustering = cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
+        return Ok(RunReport { articles: Vec::new(), added: 0, known, rejects, inputs, warnings, clustering, event_ids: Vec::new(), story_ids: Vec::new(), embedded: empty, manifest, committed: false });
+    }
 
     let t = Instant::now();
     let (model_id, dim) = records.first().map(|r| (r.model_id.clone(), r.dim)).unwrap_or_default();
     let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, articles: Vec::new(), leads: Vec::new() };
     let mut corpus: Vec<Article> = Vec::new();
-    for k in 0..n {
-        let shard = RunDir::open(&job.shard_dir(k))?;
-        let mut vectors = aggregate::read_embeddings(&shard)?;
-        for a in aggregate::read_articles(&shard)? {
-            let (v, l) = vectors.remove(&a.id).unwrap_or_default();
-            embedded.articles.push(v);
-            embedded.leads.push(l);
-            corpus.push(a);
-        }
+    let mut assignments = std::collections::HashMap::new();
+    if previous.is_some() {
+        read_into(&dir, &mut corpus, &mut embedded)?;
+        assignments = aggregate::read_assignments(&dir)?;
+    }
+    let n_earlier = corpus.len();
+    for r in &records {
+        read_into(&RunDir::open(&job.shard_dir(r.shard))?, &mut corpus, &mut embedded)?;
     }
     {
+        // The summary counts the batch's sentences.
         use rayon::prelude::*;
-        corpus.par_iter_mut().for_each(|a| a.sentence_spans = ingest::sentence_spans(&a.text));
-    }
-    if corpus.is_empty() {
-        let rejects = records.iter().map(|r| r.rejects.len()).sum();
-        return Err(PipelineError::NoArticles { rejects });
+        corpus[n_earlier..].par_iter_mut().for_each(|a| a.sentence_spans = ingest::sentence_spans(&a.text));
     }
     stage_done(&mut times, "read", t);
 
@@ -419,10 +467,12 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
 
     let t = Instant::now();
     let stamp = stamp(&plan);
-    let ids = crate::ids::carry(&corpus, &clustering, &Default::default(), None, &dir, &stamp)?;
+    let ids = crate::ids::carry(&corpus, &clustering, &assignments, previous.as_ref(), &dir, &stamp)?;
     let mut commit = dir.commit();
-    for p in dir.all_outputs() {
-        commit.remove(p);
+    if !plan.key.add {
+        for p in dir.all_outputs() {
+            commit.remove(p);
+        }
     }
     let mut rows: Vec<(String, usize)> = Vec::new();
     for r in &records {
@@ -445,33 +495,28 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
     rows.sort();
     stage_done(&mut times, "aggregate", t);
 
-    let rejects: Vec<Reject> = records.iter().flat_map(|r| r.rejects.iter().cloned()).collect();
-    let warnings = records.iter().map(|r| r.warnings).sum();
     let peak = records.iter().filter_map(|r| r.peak_rss_mib).chain(crate::manifest::peak_rss_mib()).reduce(f64::max);
     let record = BatchRecord {
         batch: stamp.batch,
         added_at: stamp.added_at.clone(),
         writer: records.iter().map(|r| r.writer.as_str()).collect::<Vec<_>>().join(","),
         inputs: plan.key.files.iter().map(|(f, _, _)| InputFile::describe(f)).collect(),
-        articles: corpus.len(),
-        known: 0,
+        articles: added,
+        known,
         rejects: rejects.len(),
         warnings,
         seconds: times.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
         peak_rss_mib: peak,
     };
-    let manifest = Manifest::new(None, record, &plan.key.settings, &embedded, rows, ids.next_event_id, ids.next_story_id);
+    let manifest = Manifest::new(previous, record, &plan.key.settings, &embedded, rows, ids.next_event_id, ids.next_story_id);
     commit.remove(job.plan_path());
     commit.add_bytes(&dir.root().join("manifest.json"), &manifest.to_json())?;
     commit.commit()?;
-    drop(_lock);
-    if let Err(e) = std::fs::remove_dir_all(&job.root) {
-        tracing::warn!(path = %job.root.display(), error = %e, "cannot remove the finished job's folder");
-    }
-    let inputs = InputsSeen { skipped_records: records.iter().map(|r| r.skipped_records).sum(), ..plan.seen };
+    drop(lock_file);
+    remove_job(&job);
     Ok(RunReport {
-        added: corpus.len(),
-        known: 0,
+        added,
+        known,
         warnings,
         articles: corpus,
         rejects,
@@ -483,4 +528,22 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         manifest,
         committed: true,
     })
+}
+
+/// Appends the articles of a run's (or a shard's) parts and their vectors.
+fn read_into(run: &RunDir, corpus: &mut Vec<Article>, embedded: &mut Embedded) -> Result<(), PipelineError> {
+    let mut vectors = aggregate::read_embeddings(run)?;
+    for a in aggregate::read_articles(run)? {
+        let (v, l) = vectors.remove(&a.id).unwrap_or_default();
+        embedded.articles.push(v);
+        embedded.leads.push(l);
+        corpus.push(a);
+    }
+    Ok(())
+}
+
+fn remove_job(job: &Job) {
+    if let Err(e) = std::fs::remove_dir_all(&job.root) {
+        tracing::warn!(path = %job.root.display(), error = %e, "cannot remove the finished job's folder");
+    }
 }

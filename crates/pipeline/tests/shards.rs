@@ -32,8 +32,8 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
     vec![seeds, feed]
 }
 
-fn run_in_shards(inputs: &[PathBuf], out: &Path, shard_bytes: u64) -> shards::Status {
-    let status = shards::plan(inputs, out, &Settings::default(), shard_bytes).unwrap();
+fn run_in_shards(inputs: &[PathBuf], out: &Path, shard_bytes: u64, add: bool) -> shards::Status {
+    let status = shards::plan(inputs, out, &Settings::default(), shard_bytes, add).unwrap();
     let n = status.shards;
     for k in 0..n {
         shards::votes(out, k).unwrap();
@@ -70,12 +70,55 @@ fn a_run_in_shards_is_the_same_run() {
     let sharded = dir.path().join("sharded");
     // Leftovers of an older job and of a killed commit are cleared.
     std::fs::create_dir_all(sharded.join(".shards/s00009")).unwrap();
-    let status = run_in_shards(&inputs, &sharded, 2_000);
+    let status = run_in_shards(&inputs, &sharded, 2_000, false);
     assert!(status.shards >= 6, "small shards, the feed cut by lines: {status:?}");
     assert!(!sharded.join(".shards").exists(), "the job's folder is gone once committed");
     assert_same_run(&one, &sharded);
     let parts = std::fs::read_dir(sharded.join("articles")).unwrap().count();
     assert_eq!(parts, status.shards, "one part per shard");
+}
+
+/// A job that adds a batch to a run is `storyline add`: records the run
+/// holds are skipped, furniture and near-duplicates count the earlier
+/// batches, event ids carry over.
+#[test]
+fn adding_in_shards_is_adding() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = corpus(dir.path());
+    let opts = |out: &Path, inputs: Vec<PathBuf>| RunOptions { inputs, out: out.to_path_buf(), model_dir: model(), cache_dir: None, model_threads: 2 };
+    // The first batch: the feed (and so its furniture and bridge 2).
+    let (one, sharded) = (dir.path().join("one"), dir.path().join("sharded"));
+    for out in [&one, &sharded] {
+        pipeline::run(&opts(out, vec![inputs[1].clone()]), &Settings::default(), &NoProgress).unwrap();
+    }
+    // The second: the seeds and the feed again.
+    let added = pipeline::add(&opts(&one, inputs.clone()), &Settings::default(), &NoProgress).unwrap();
+    assert_eq!(added.known, 8, "the feed's records are in the run already");
+    let status = run_in_shards(&inputs, &sharded, 3_000, true);
+    assert!(status.shards >= 3, "{status:?}");
+    assert_same_run(&one, &sharded);
+    let manifest = pipeline::Manifest::read(&sharded).unwrap().unwrap();
+    assert_eq!(manifest.batches.len(), 2);
+    assert_eq!((manifest.batches[1].articles, manifest.batches[1].known), (5, 8));
+    // Nothing new: the run stays as it was.
+    let before = common::snapshot(&sharded);
+    shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true).unwrap();
+    let n = shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true).unwrap().shards;
+    for k in 0..n {
+        shards::votes(&sharded, k).unwrap();
+    }
+    shards::furniture(&sharded).unwrap();
+    for k in 0..n {
+        shards::hashes(&sharded, k).unwrap();
+    }
+    shards::duplicates(&sharded).unwrap();
+    for k in 0..n {
+        shards::embed(&sharded, k, &model(), 2).unwrap();
+    }
+    let report = shards::finish(&sharded).unwrap();
+    assert!(!report.committed);
+    assert_eq!(report.known, 13);
+    assert_eq!(common::snapshot(&sharded), before);
 }
 
 /// A job whose driver died is planned again with the same shards and
@@ -85,17 +128,17 @@ fn a_job_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = corpus(dir.path());
     let out = dir.path().join("run");
-    let first = shards::plan(&inputs, &out, &Settings::default(), 4_000).unwrap();
+    let first = shards::plan(&inputs, &out, &Settings::default(), 4_000, false).unwrap();
     assert!(!first.resumed);
     shards::votes(&out, 0).unwrap();
     shards::votes(&out, 1).unwrap();
-    let again = shards::plan(&inputs, &out, &Settings::default(), 4_000).unwrap();
+    let again = shards::plan(&inputs, &out, &Settings::default(), 4_000, false).unwrap();
     assert!(again.resumed);
     assert_eq!(again.votes, (2..first.shards).collect::<Vec<_>>());
     // Other settings: a new job.
     let mut other = Settings::default();
     other.cluster.threshold += 0.01;
-    let fresh = shards::plan(&inputs, &out, &other, 4_000).unwrap();
+    let fresh = shards::plan(&inputs, &out, &other, 4_000, false).unwrap();
     assert!(!fresh.resumed);
     assert_eq!(fresh.votes.len(), fresh.shards);
     // A finish before the maps are done says which shard is missing.

@@ -74,6 +74,9 @@ enum ShardStep {
         /// Input per shard, in MB (large JSONL files are cut by lines).
         #[arg(long, default_value_t = 16.0)]
         shard_mb: f64,
+        /// Add the inputs to the run in --out (as `add` does) instead of a fresh run.
+        #[arg(long)]
+        add: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -319,9 +322,9 @@ fn main() -> Result<()> {
 fn shard(step: ShardStep) -> Result<()> {
     use pipeline::shards;
     match step {
-        ShardStep::Plan { input, shard_mb, common } => {
+        ShardStep::Plan { input, shard_mb, add, common } => {
             let bytes = (shard_mb * 1e6).max(1.0) as u64;
-            let status = shards::plan(&input, &common.out, &settings(&common)?, bytes)?;
+            let status = shards::plan(&input, &common.out, &settings(&common)?, bytes, add)?;
             println!("{}", serde_json::to_string(&status)?);
         }
         ShardStep::Votes { shard, common } => shards::votes(&common.out, shard)?,
