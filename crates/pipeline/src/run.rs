@@ -55,6 +55,46 @@ pub struct RunReport {
     pub committed: bool,
 }
 
+impl RunReport {
+    /// An add that found nothing new: the run is as it was.
+    pub(crate) fn nothing_new(
+        manifest: Manifest,
+        precision: embed::Precision,
+        known: usize,
+        rejects: Vec<ingest::Reject>,
+        inputs: ingest::InputsSeen,
+        warnings: usize,
+    ) -> Self {
+        RunReport {
+            articles: Vec::new(),
+            added: 0,
+            known,
+            rejects,
+            inputs,
+            warnings,
+            clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
+            event_ids: Vec::new(),
+            story_ids: Vec::new(),
+            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision, articles: Vec::new(), leads: Vec::new() },
+            manifest,
+            committed: false,
+        }
+    }
+}
+
+/// Appends the articles of a run's parts (or a shard's) and their vectors
+/// to `corpus` and `embedded`.
+pub(crate) fn read_parts_into(run: &RunDir, corpus: &mut Vec<Article>, embedded: &mut Embedded) -> Result<(), PipelineError> {
+    let mut vectors = aggregate::read_embeddings(run)?;
+    for a in aggregate::read_articles(run)? {
+        let (v, l) = vectors.remove(&a.id).unwrap_or_default();
+        embedded.articles.push(v);
+        embedded.leads.push(l);
+        corpus.push(a);
+    }
+    Ok(())
+}
+
 /// The cache folder `cargo xtask setup` installs into (see
 /// [`cache_paths::cache_dir`]); the working folder's `.cache/storyline` when
 /// not even $HOME is set.
@@ -261,20 +301,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         };
         // Nothing new: the run stays exactly as it was.
         tracing::info!(known = ingested.known, "nothing to add");
-        return Ok(RunReport {
-            articles: Vec::new(),
-            added: 0,
-            known: ingested.known,
-            rejects: ingested.rejects,
-            inputs: ingested.inputs,
-            warnings: ingested.warnings.len(),
-            clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
-            event_ids: Vec::new(),
-            story_ids: Vec::new(),
-            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision, articles: Vec::new(), leads: Vec::new() },
-            manifest,
-            committed: false,
-        });
+        return Ok(RunReport::nothing_new(manifest, precision, ingested.known, ingested.rejects, ingested.inputs, ingested.warnings.len()));
     }
     let writer = aggregate::writer_key(ingested.articles.iter().map(|a| a.id.as_str()));
 
@@ -294,14 +321,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     };
     let mut assignments = HashMap::new();
     if previous.is_some() {
-        let earlier = aggregate::read_articles(&dir)?;
-        let mut vectors = aggregate::read_embeddings(&dir)?;
-        for a in &earlier {
-            let (v, l) = vectors.remove(&a.id).unwrap_or_default();
-            embedded.articles.push(v);
-            embedded.leads.push(l);
-        }
-        corpus = earlier;
+        read_parts_into(&dir, &mut corpus, &mut embedded)?;
         assignments = aggregate::read_assignments(&dir)?;
     }
     let n_earlier = corpus.len();

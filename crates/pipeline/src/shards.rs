@@ -436,9 +436,7 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         // Nothing new: the run stays exactly as it was.
         drop(lock_file);
         remove_job(&job);
-        let empty = Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision: plan.key.precision, articles: Vec::new(), leads: Vec::new() };
-        let clustering = cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
-        return Ok(RunReport { articles: Vec::new(), added: 0, known, rejects, inputs, warnings, clustering, event_ids: Vec::new(), story_ids: Vec::new(), embedded: empty, manifest, committed: false });
+        return Ok(RunReport::nothing_new(manifest, plan.key.precision, known, rejects, inputs, warnings));
     }
 
     let t = Instant::now();
@@ -447,12 +445,12 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
     let mut corpus: Vec<Article> = Vec::new();
     let mut assignments = std::collections::HashMap::new();
     if previous.is_some() {
-        read_into(&dir, &mut corpus, &mut embedded)?;
+        crate::run::read_parts_into(&dir, &mut corpus, &mut embedded)?;
         assignments = aggregate::read_assignments(&dir)?;
     }
     let n_earlier = corpus.len();
     for r in &records {
-        read_into(&RunDir::open(&job.shard_dir(r.shard))?, &mut corpus, &mut embedded)?;
+        crate::run::read_parts_into(&RunDir::open(&job.shard_dir(r.shard))?, &mut corpus, &mut embedded)?;
     }
     {
         // The summary counts the batch's sentences.
@@ -528,18 +526,6 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         manifest,
         committed: true,
     })
-}
-
-/// Appends the articles of a run's (or a shard's) parts and their vectors.
-fn read_into(run: &RunDir, corpus: &mut Vec<Article>, embedded: &mut Embedded) -> Result<(), PipelineError> {
-    let mut vectors = aggregate::read_embeddings(run)?;
-    for a in aggregate::read_articles(run)? {
-        let (v, l) = vectors.remove(&a.id).unwrap_or_default();
-        embedded.articles.push(v);
-        embedded.leads.push(l);
-        corpus.push(a);
-    }
-    Ok(())
 }
 
 fn remove_job(job: &Job) {
