@@ -424,7 +424,12 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         let total = records.iter().flat_map(|r| &r.seconds).filter(|(s, _)| s == stage).map(|(_, t)| t).sum();
         times.push((stage, total));
     }
-    let rejects: Vec<Reject> = records.iter().flat_map(|r| r.rejects.iter().cloned()).collect();
+    // Shard 0 carries discovery's rejects; with no shard (no input file),
+    // the plan does.
+    let mut rejects: Vec<Reject> = records.iter().flat_map(|r| r.rejects.iter().cloned()).collect();
+    if records.is_empty() {
+        rejects = plan.rejects.clone();
+    }
     let known = records.iter().map(|r| r.known).sum();
     let warnings = records.iter().map(|r| r.warnings).sum();
     let inputs = InputsSeen { skipped_records: records.iter().map(|r| r.skipped_records).sum(), ..plan.seen.clone() };
