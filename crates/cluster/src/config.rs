@@ -48,6 +48,9 @@ pub struct ClusterConfig {
     pub story_threshold: f32,
     /// Events further apart than this many days are never one story.
     pub story_max_gap_days: f32,
+    /// Two events made of headlines only (an RSS feed) join one story at
+    /// this similarity instead of `story_threshold`.
+    pub headline_story_threshold: f32,
 }
 
 impl Default for ClusterConfig {
@@ -73,6 +76,7 @@ impl Default for ClusterConfig {
             story_lexical_weight: 1.0,
             story_threshold: 0.45,
             story_max_gap_days: 1500.0,
+            headline_story_threshold: 0.2,
         }
     }
 }

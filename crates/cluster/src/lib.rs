@@ -35,6 +35,8 @@ pub struct Doc<'a> {
     /// A page with no content (`ingest::Content::None`): it is its own
     /// event and its own story, whatever it resembles.
     pub alone: bool,
+    /// A headline with little or no body (`ingest::Content::TitleOnly`).
+    pub headline: bool,
 }
 
 /// Events and stories: per-article ids, numbered from 0 in order of each
@@ -205,6 +207,12 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
     let cands = candidates(&story_index, &centroid_refs, cfg);
     // An event of a page with no content stays its own story.
     let alone: Vec<bool> = members.iter().map(|m| m.iter().all(|&i| docs[i].alone)).collect();
+    // Events of headlines only: their centroids are a few words and one
+    // sentence's vector, so two of them about one story score lower than
+    // two events of full articles; their pairs are held to
+    // `headline_story_threshold` instead (scaled onto the story threshold).
+    let headlines: Vec<bool> = members.iter().map(|m| m.iter().all(|&i| docs[i].headline)).collect();
+    let headline_scale = cfg.story_threshold / cfg.headline_story_threshold.max(f32::EPSILON);
     let edges: Vec<(usize, usize, f32)> = cands
         .par_iter()
         .filter(|&&(a, b)| !alone[a] && !alone[b])
@@ -213,9 +221,12 @@ fn stories(docs: &[Doc<'_>], index: &TermIndex, event: &[u32], n_events: usize, 
             if gap.is_some_and(|g| g > cfg.story_max_gap_days) {
                 return None;
             }
-            let s = (cfg.story_dense_weight * dense_cosine(&centroids[a], &centroids[b])
+            let mut s = (cfg.story_dense_weight * dense_cosine(&centroids[a], &centroids[b])
                 + cfg.story_lexical_weight * story_index.vector(a).cosine(story_index.vector(b)))
                 / (cfg.story_dense_weight + cfg.story_lexical_weight).max(f32::EPSILON);
+            if headlines[a] && headlines[b] {
+                s *= headline_scale;
+            }
             (s >= cfg.story_threshold).then_some((a, b, s))
         })
         .collect();
@@ -231,12 +242,12 @@ mod tests {
     /// shooting, one of them a headline only.
     fn docs<'a>(v: &'a [f32], w: &'a [f32], lv: &'a [&'a [f32]], lw: &'a [&'a [f32]], alone: bool) -> Vec<Doc<'a>> {
         let date = NaiveDate::from_ymd_opt(2015, 6, 12);
-        let page = |text: &'a str| Doc { vector: w, lead: lw, title: Some("en"), text, date, duplicate_of: None, alone };
+        let page = |text: &'a str| Doc { vector: w, lead: lw, title: Some("en"), text, date, duplicate_of: None, alone, headline: false };
         vec![
             page("en"),
             Doc { duplicate_of: Some(0), ..page("en") },
             page("This article is outdated and was moved to archive"),
-            Doc { vector: v, lead: lv, title: Some("Gunman kills three at Chicago bar on Friday"), text: "", date, duplicate_of: None, alone: false },
+            Doc { vector: v, lead: lv, title: Some("Gunman kills three at Chicago bar on Friday"), text: "", date, duplicate_of: None, alone: false, headline: false },
             Doc {
                 vector: v,
                 lead: lv,
@@ -245,6 +256,7 @@ mod tests {
                 date,
                 duplicate_of: None,
                 alone: false,
+                headline: false,
             },
         ]
     }
@@ -265,5 +277,38 @@ mod tests {
         // The same pages taken for articles would make one false event.
         let c = cluster(&docs(&v, &w, &lv, &lw, false), &cfg);
         assert_eq!(c.event[0], c.event[1]);
+    }
+
+    /// Two headlines about one story (a ferry that sank; the toll days
+    /// later) are two events, and one story: a pair of full articles as
+    /// alike would be two stories.
+    #[test]
+    fn headline_events_join_stories_at_their_own_threshold() {
+        let a = [1.0f32, 0.0, 0.0, 0.0];
+        let dense = 0.15f32;
+        let b = [dense, (1.0 - dense * dense).sqrt(), 0.0, 0.0];
+        let filler = [0.0f32, 0.0, 1.0, 0.0];
+        let [la, lb, lf]: [[&[f32]; 1]; 3] = [[&a], [&b], [&filler]];
+        let titles: Vec<String> = (0..40).map(|k| format!("Council {k} approves budget plan{k} for district{k}")).collect();
+        let make = |headline: bool| {
+            let mut docs = vec![
+                Doc { vector: &a, lead: &la, title: Some("Zanzibar ferry capsizes off Pemba island"), text: "Zanzibar ferry capsizes off Pemba island", headline, ..Doc::default() },
+                Doc { vector: &b, lead: &lb, title: Some("Zanzibar ferry toll rises as divers search wreck"), text: "Zanzibar ferry toll rises as divers search wreck", headline, ..Doc::default() },
+            ];
+            docs.extend(titles.iter().map(|t| Doc { vector: &filler, lead: &lf, title: Some(t.as_str()), text: t.as_str(), headline, ..Doc::default() }));
+            docs
+        };
+        let cfg = ClusterConfig::default();
+        let docs = make(true);
+        let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), &cfg);
+        let lex = index.vector(0).cosine(index.vector(1));
+        let event = pair_similarity(&docs[0], &docs[1], index.vector(0), index.vector(1), None, &cfg);
+        let story = (dense + lex) / 2.0;
+        assert!(event < cfg.threshold && story >= cfg.headline_story_threshold && story < cfg.story_threshold, "lexical {lex}, event {event}, story {story}");
+        let c = cluster(&docs, &cfg);
+        assert_ne!(c.event[0], c.event[1]);
+        assert_eq!(c.story[0], c.story[1], "headline events join one story");
+        let c = cluster(&make(false), &cfg);
+        assert_ne!(c.story[0], c.story[1], "full articles as alike do not");
     }
 }

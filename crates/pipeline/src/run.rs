@@ -239,6 +239,7 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
             date: a.date,
             duplicate_of: a.duplicate_of.as_deref().and_then(|d| index.get(d).copied()),
             alone: a.content == ingest::Content::None,
+            headline: a.content == ingest::Content::TitleOnly,
         })
         .collect();
     cluster::cluster(&docs, &settings.cluster)
