@@ -245,6 +245,23 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
     cluster::cluster(&docs, &settings.cluster)
 }
 
+/// The run an add adds to (`None` for a fresh run, or an add into a folder
+/// with no run yet) and the precision the batch will compute in, checked
+/// before anything is read or loaded: an old layout cannot be added to, and
+/// the run's vectors and this batch's must be of one precision.
+pub(crate) fn previous_run(dir: &RunDir, settings: &Settings, add: bool) -> Result<(Option<Manifest>, embed::Precision), PipelineError> {
+    let run = dir.root().to_path_buf();
+    let previous = if add { Manifest::read(&run)? } else { None };
+    if add && previous.is_none() && dir.has_flat_tables() {
+        return Err(PipelineError::OldLayout { run });
+    }
+    let precision = settings.embed.precision.resolve();
+    if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
+        return Err(PipelineError::PrecisionMismatch { run, run_precision: m.embed_precision.clone(), now: precision });
+    }
+    Ok((previous, precision))
+}
+
 /// Records a stage's seconds, and logs them with the peak memory so far
 /// (which stage sets the peak is what memory work starts from).
 pub(crate) fn stage_done(times: &mut Vec<(&'static str, f64)>, stage: &'static str, started: Instant) {
@@ -270,16 +287,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let started = chrono::Utc::now();
     let mut times = Vec::new();
     let dir = RunDir::open(&opts.out)?;
-    let previous = if fresh { None } else { Manifest::read(dir.root())? };
-    if !fresh && previous.is_none() && dir.has_flat_tables() {
-        return Err(PipelineError::OldLayout { run: opts.out.clone() });
-    }
-    // Checked before anything is read or loaded: the run's vectors and this
-    // add's must be of one precision.
-    let precision = settings.embed.precision.resolve();
-    if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
-        return Err(PipelineError::PrecisionMismatch { run: opts.out.clone(), run_precision: m.embed_precision.clone(), now: precision });
-    }
+    let (previous, precision) = previous_run(&dir, settings, !fresh)?;
     let stamp = Stamp {
         batch: previous.as_ref().map_or(1, |m| m.batches.len() as u32 + 1),
         added_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

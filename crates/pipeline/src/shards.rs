@@ -58,6 +58,15 @@ pub struct Plan {
     pub seen: InputsSeen,
 }
 
+impl Plan {
+    /// The job's settings, with the precision resolved where it was planned.
+    fn settings(&self) -> Settings {
+        let mut s = self.key.settings.clone();
+        s.embed.precision = self.key.precision;
+        s
+    }
+}
+
 /// The part of a plan that decides whether a rerun resumes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanKey {
@@ -155,6 +164,14 @@ impl Job {
         self.root.join(format!("s{k:05}"))
     }
 
+    /// Shard `k`'s folder (created), and its lock, held until dropped.
+    fn lock_shard(&self, k: usize) -> Result<(PathBuf, std::fs::File), PipelineError> {
+        let dir = self.shard_dir(k);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let lock = lock(&dir.join(".lock"))?;
+        Ok((dir, lock))
+    }
+
     fn done_path(&self, k: usize) -> PathBuf {
         self.shard_dir(k).join("done.json")
     }
@@ -195,14 +212,7 @@ pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u6
     }
     // Finishes (or undoes) a commit a killed `finish` left.
     let dir = RunDir::open(out)?;
-    let previous = if add { Manifest::read(out)? } else { None };
-    if add && previous.is_none() && dir.has_flat_tables() {
-        return Err(PipelineError::OldLayout { run: out.to_path_buf() });
-    }
-    let precision = settings.embed.precision.resolve();
-    if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
-        return Err(PipelineError::PrecisionMismatch { run: out.to_path_buf(), run_precision: m.embed_precision.clone(), now: precision });
-    }
+    let (previous, precision) = crate::run::previous_run(&dir, settings, add)?;
     let job = Job::new(out);
     std::fs::create_dir_all(&job.root).map_err(io_err(&job.root))?;
     let _lock = lock(&job.root.join(".lock"))?;
@@ -247,9 +257,7 @@ pub fn votes(out: &Path, k: usize) -> Result<(), PipelineError> {
     let job = Job::new(out);
     let plan = job.plan()?;
     let pieces = job.shard(&plan, k)?;
-    let dir = job.shard_dir(k);
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let _lock = lock(&dir.join(".lock"))?;
+    let (dir, _lock) = job.lock_shard(k)?;
     let path = dir.join("votes.parquet");
     if path.is_file() {
         return Ok(());
@@ -291,9 +299,7 @@ pub fn hashes(out: &Path, k: usize) -> Result<(), PipelineError> {
     let plan = job.plan()?;
     let pieces = job.shard(&plan, k)?;
     let furniture: Furniture = read_json(&job.root.join("furniture.json"))?;
-    let dir = job.shard_dir(k);
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let _lock = lock(&dir.join(".lock"))?;
+    let (dir, _lock) = job.lock_shard(k)?;
     let path = dir.join("hashes.parquet");
     if path.is_file() {
         return Ok(());
@@ -337,16 +343,13 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
     let pieces = job.shard(&plan, k)?;
     let furniture: Furniture = read_json(&job.root.join("furniture.json"))?;
     let dups: Duplicates = read_json(&job.root.join("duplicates.json"))?;
-    let shard_dir = job.shard_dir(k);
-    std::fs::create_dir_all(&shard_dir).map_err(io_err(&shard_dir))?;
-    let _lock = lock(&shard_dir.join(".lock"))?;
+    let (shard_dir, _lock) = job.lock_shard(k)?;
     // Finishes or undoes a commit of a killed run of this step.
     let dir = RunDir::open(&shard_dir)?;
     if job.done_path(k).is_file() {
         return Ok(());
     }
-    let mut settings = plan.key.settings.clone();
-    settings.embed.precision = plan.key.precision;
+    let settings = plan.settings();
     let mut times = Vec::new();
     let t = Instant::now();
     let mut ingested = ingest::shard::ingest_shard(pieces, k, &settings.ingest_options(), &prior(&job, &plan)?, &furniture, Some(&dups));
@@ -417,8 +420,7 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         )));
     }
     let records: Vec<ShardRecord> = shard_files(&job, &plan, "done.json")?.iter().map(|p| read_json(p)).collect::<Result<_, _>>()?;
-    let mut settings = plan.key.settings.clone();
-    settings.embed.precision = plan.key.precision;
+    let settings = plan.settings();
     let mut times: Vec<(&'static str, f64)> = Vec::new();
     for stage in ["ingest", "embed"] {
         let total = records.iter().flat_map(|r| &r.seconds).filter(|(s, _)| s == stage).map(|(_, t)| t).sum();
@@ -454,8 +456,10 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         assignments = aggregate::read_assignments(&dir)?;
     }
     let n_earlier = corpus.len();
-    for r in &records {
-        crate::run::read_parts_into(&RunDir::open(&job.shard_dir(r.shard))?, &mut corpus, &mut embedded)?;
+    // Opened once: opening finishes or undoes a shard's interrupted commit.
+    let shard_dirs: Vec<RunDir> = records.iter().map(|r| RunDir::open(&job.shard_dir(r.shard))).collect::<Result<_, _>>()?;
+    for shard in &shard_dirs {
+        crate::run::read_parts_into(shard, &mut corpus, &mut embedded)?;
     }
     {
         // The summary counts the batch's sentences.
@@ -478,8 +482,7 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         }
     }
     let mut rows: Vec<(String, usize)> = Vec::new();
-    for r in &records {
-        let shard = RunDir::open(&job.shard_dir(r.shard))?;
+    for (r, shard) in records.iter().zip(&shard_dirs) {
         for table in aggregate::PART_TABLES {
             let from = shard.part_path(table, stamp.batch, &r.writer);
             if !from.is_file() {
