@@ -4,6 +4,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pair_model::PairModel;
+
+/// How a candidate pair of articles is scored for events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairScore {
+    /// The hand-set weighted mean of the signals, scaled by time proximity
+    /// (`dense_weight` ... `year_mismatch`), with `threshold`.
+    Weighted,
+    /// The learned pair model's probability (`[cluster.pair_model]`), with
+    /// its own threshold. The default.
+    #[default]
+    Learned,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
@@ -15,6 +30,8 @@ pub struct ClusterConfig {
     pub sentence_weight: f32,
     /// How many leading sentences (after the title) take part in best matching.
     pub lead_sentences: usize,
+    /// How pairs are scored: `weighted` (the keys below) or `learned` (`pair_model`).
+    pub pair_score: PairScore,
     /// Two groups of articles merge into one event while the mean similarity
     /// of their cross pairs is at least this.
     pub threshold: f32,
@@ -51,6 +68,8 @@ pub struct ClusterConfig {
     /// Two events made of headlines only (an RSS feed) join one story at
     /// this similarity instead of `story_threshold`.
     pub headline_story_threshold: f32,
+    /// The learned pair model, used when `pair_score = "learned"`.
+    pub pair_model: PairModel,
 }
 
 impl Default for ClusterConfig {
@@ -60,6 +79,7 @@ impl Default for ClusterConfig {
             lexical_weight: 1.0,
             sentence_weight: 0.3,
             lead_sentences: 5,
+            pair_score: PairScore::Learned,
             threshold: 0.28,
             edge_min: 0.2,
             time_scale_days: 45.0,
@@ -77,6 +97,7 @@ impl Default for ClusterConfig {
             story_threshold: 0.45,
             story_max_gap_days: 1500.0,
             headline_story_threshold: 0.2,
+            pair_model: PairModel::default(),
         }
     }
 }
@@ -95,5 +116,13 @@ impl ClusterConfig {
     /// The similarity is a weighted mean: weights need not sum to one.
     pub fn weight_sum(&self) -> f32 {
         (self.dense_weight + self.lexical_weight + self.sentence_weight).max(f32::EPSILON)
+    }
+
+    /// The event threshold of the pair score in use.
+    pub fn event_threshold(&self) -> f32 {
+        match self.pair_score {
+            PairScore::Weighted => self.threshold,
+            PairScore::Learned => self.pair_model.threshold,
+        }
     }
 }

@@ -9,13 +9,15 @@ mod config;
 mod graph;
 mod lsh;
 pub mod metrics;
+pub mod pair_model;
 mod stable;
 mod terms;
 
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
-pub use config::{ClusterConfig, ConfigError};
+pub use config::{ClusterConfig, ConfigError, PairScore};
+pub use pair_model::{PairModel, PairSignals};
 pub use graph::average_link;
 pub use stable::{carry_ids, Carried, Change, ChangeRow};
 pub use terms::{terms, TermIndex, TermVector};
@@ -99,43 +101,158 @@ fn time_factor(gap: Option<f32>, scale: f32, floor: f32) -> f32 {
     }
 }
 
+/// What both event clustering and pair-model training need of a corpus:
+/// its term vectors, the year each article is about, and candidate pairs.
+struct Prepared {
+    index: TermIndex,
+    years: Vec<Option<i32>>,
+    cands: Vec<(usize, usize)>,
+}
+
+impl Prepared {
+    fn new(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Self {
+        let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
+        // The year each article is about: its date's, else the year its text names most.
+        let years = docs.par_iter().map(|d| d.date.map(|x| x.year()).or_else(|| terms::dominant_year(d.text))).collect();
+        let vectors: Vec<&[f32]> = docs.iter().map(|d| d.vector).collect();
+        let cands = candidates(&index, &vectors, cfg);
+        Self { index, years, cands }
+    }
+
+    /// The signals of candidate pair (i, j); `None` when the pair can never
+    /// be one event (a page with no content, or further apart than
+    /// `max_gap_days`).
+    fn signals(&self, docs: &[Doc<'_>], i: usize, j: usize, cfg: &ClusterConfig) -> Option<PairSignals> {
+        let (a, b) = (&docs[i], &docs[j]);
+        if a.alone || b.alone {
+            return None;
+        }
+        let gap = gap_days(a.date, b.date);
+        if gap.is_some_and(|g| g > cfg.max_gap_days) {
+            return None;
+        }
+        let dense = dense_cosine(a.vector, b.vector);
+        let title = match (a.title, b.title, a.lead.first(), b.lead.first()) {
+            (Some(_), Some(_), Some(x), Some(y)) => dense_cosine(x, y),
+            _ => dense,
+        };
+        let (ya, yb) = (self.years[i], self.years[j]);
+        Some(PairSignals {
+            dense,
+            lexical: self.index.vector(i).cosine(self.index.vector(j)),
+            lead: best_match(a.lead, b.lead),
+            title,
+            gap,
+            // Undated look-alikes: two earthquakes, two Oscar ceremonies,
+            // told apart by the year their text is about.
+            year_mismatch: gap.is_none() && ya.is_some() && yb.is_some() && ya != yb,
+            headlines: u8::from(a.headline) + u8::from(b.headline),
+            relative: [0.0; 3],
+        })
+    }
+
+    /// Per article, its highest dense, lexical and lead cosine over its
+    /// candidate pairs (what [`PairSignals::relate`] divides by). Maxima do
+    /// not depend on the order of the pairs, so neither on the thread count.
+    fn best_cosines(&self, docs: &[Doc<'_>], cfg: &ClusterConfig) -> Vec<[f32; 3]> {
+        let n = docs.len();
+        let raise = |x: &mut [f32; 3], y: &[f32; 3]| {
+            for k in 0..3 {
+                x[k] = x[k].max(y[k]);
+            }
+        };
+        let merge = |mut a: Vec<[f32; 3]>, b: Vec<[f32; 3]>| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| raise(x, y));
+            a
+        };
+        self.cands
+            .par_iter()
+            .fold(
+                || vec![[0.0f32; 3]; n],
+                |mut best, &(i, j)| {
+                    if let Some(s) = self.signals(docs, i, j, cfg) {
+                        raise(&mut best[i], &s.cosines());
+                        raise(&mut best[j], &s.cosines());
+                    }
+                    best
+                },
+            )
+            .reduce(|| vec![[0.0f32; 3]; n], merge)
+    }
+
+    /// Every pair that could be one event, with its complete signals
+    /// (relative ones included), handed to `f` one at a time in parallel.
+    /// Two passes over the pairs (the best cosines first) rather than one
+    /// list of signals in memory: a pair's signals cost less to compute
+    /// again than to keep for millions of pairs.
+    fn each_pair<T: Send>(&self, docs: &[Doc<'_>], cfg: &ClusterConfig, f: impl Fn(usize, usize, PairSignals) -> Option<T> + Sync) -> Vec<T> {
+        let best = self.best_cosines(docs, cfg);
+        self.cands
+            .par_iter()
+            .filter_map(|&(i, j)| {
+                let mut s = self.signals(docs, i, j, cfg)?;
+                s.relate(&best[i], &best[j]);
+                f(i, j, s)
+            })
+            .collect()
+    }
+}
+
+/// Every candidate pair that could be one event, with its signals: what
+/// `cluster` scores, and what the pair model is fitted on.
+pub fn candidate_signals(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Vec<(usize, usize, PairSignals)> {
+    let prep = Prepared::new(docs, cfg);
+    prep.each_pair(docs, cfg, |i, j, s| Some((i, j, s)))
+}
+
+/// The score of a pair under the configured pair score: the hand-set
+/// weighted mean scaled by time proximity, or the learned probability.
+pub fn pair_score(s: &PairSignals, cfg: &ClusterConfig) -> f32 {
+    match cfg.pair_score {
+        PairScore::Learned => cfg.pair_model.probability(s),
+        PairScore::Weighted => {
+            let mixed = (cfg.dense_weight * s.dense + cfg.lexical_weight * s.lexical + cfg.sentence_weight * s.lead) / cfg.weight_sum();
+            let year = if s.year_mismatch { cfg.year_mismatch } else { 1.0 };
+            mixed * time_factor(s.gap, cfg.time_scale_days, cfg.time_floor) * year
+        }
+    }
+}
+
 /// Clusters `docs` into events and stories.
 pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let n = docs.len();
     if n == 0 {
         return Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
     }
-    let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
-    // The year each article is about: its date's, else the year its text names most.
-    let years: Vec<Option<i32>> = docs.par_iter().map(|d| d.date.map(|x| x.year()).or_else(|| terms::dominant_year(d.text))).collect();
-    let vectors: Vec<&[f32]> = docs.iter().map(|d| d.vector).collect();
-    let cands = candidates(&index, &vectors, cfg);
-    let edges: Vec<(usize, usize, f32)> = cands
-        .par_iter()
-        .filter(|&&(i, j)| !docs[i].alone && !docs[j].alone)
-        .filter_map(|&(i, j)| {
-            let gap = gap_days(docs[i].date, docs[j].date);
-            if gap.is_some_and(|g| g > cfg.max_gap_days) {
-                return None;
-            }
-            let mut s = pair_similarity(&docs[i], &docs[j], index.vector(i), index.vector(j), gap, cfg);
-            if gap.is_none() && years[i].is_some() && years[j].is_some() && years[i] != years[j] {
-                // Undated look-alikes: two earthquakes, two Oscar ceremonies,
-                // told apart by the year their text is about.
-                s *= cfg.year_mismatch;
-            }
-            (s >= cfg.edge_min).then_some((i, j, s))
-        })
-        .collect();
+    let prep = Prepared::new(docs, cfg);
+    let edge_min = match cfg.pair_score {
+        PairScore::Weighted => cfg.edge_min,
+        PairScore::Learned => cfg.pair_model.edge_min,
+    };
+    let edges: Vec<(usize, usize, f32)> = match cfg.pair_score {
+        // The hand-set score needs no relative signals: one pass.
+        PairScore::Weighted => prep
+            .cands
+            .par_iter()
+            .filter_map(|&(i, j)| {
+                let s = pair_score(&prep.signals(docs, i, j, cfg)?, cfg);
+                (s >= edge_min).then_some((i, j, s))
+            })
+            .collect(),
+        PairScore::Learned => prep.each_pair(docs, cfg, |i, j, s| {
+            let s = pair_score(&s, cfg);
+            (s >= edge_min).then_some((i, j, s))
+        }),
+    };
     // Near-duplicates always share an event.
     let forced: Vec<(usize, usize)> = docs
         .iter()
         .enumerate()
         .filter_map(|(i, d)| d.duplicate_of.filter(|&j| j < n && j != i && !d.alone && !docs[j].alone).map(|j| (j, i)))
         .collect();
-    let (event, n_events) = average_link(n, &edges, &forced, cfg.threshold);
-    tracing::info!(articles = n, candidates = cands.len(), edges = edges.len(), events = n_events, "clustered events");
-    let (story, n_stories) = stories(docs, &index, &event, n_events, cfg);
+    let (event, n_events) = average_link(n, &edges, &forced, cfg.event_threshold());
+    tracing::info!(articles = n, candidates = prep.cands.len(), edges = edges.len(), events = n_events, "clustered events");
+    let (story, n_stories) = stories(docs, &prep.index, &event, n_events, cfg);
     Clustering { event, story, n_events, n_stories }
 }
 
@@ -146,26 +263,6 @@ fn candidates(index: &TermIndex, vectors: &[&[f32]], cfg: &ClusterConfig) -> Vec
         index.candidate_pairs(cfg.max_postings),
         lsh::dense_candidates(vectors, cfg.lsh_bands, cfg.lsh_bits, cfg.max_postings),
     )
-}
-
-/// The similarity of two articles: dense and lexical signals, scaled by
-/// time proximity.
-pub fn pair_similarity(
-    a: &Doc<'_>,
-    b: &Doc<'_>,
-    ta: &TermVector,
-    tb: &TermVector,
-    gap: Option<f32>,
-    cfg: &ClusterConfig,
-) -> f32 {
-    let dense = dense_cosine(a.vector, b.vector);
-    let lex = ta.cosine(tb);
-    let mut s = cfg.dense_weight * dense + cfg.lexical_weight * lex;
-    if cfg.sentence_weight != 0.0 {
-        s += cfg.sentence_weight * best_match(a.lead, b.lead);
-    }
-    let s = s / cfg.weight_sum();
-    s * time_factor(gap, cfg.time_scale_days, cfg.time_floor)
 }
 
 /// Second level: events linked over longer spans. Each event is its
@@ -298,11 +395,13 @@ mod tests {
             docs.extend(titles.iter().map(|t| Doc { vector: &filler, lead: &lf, title: Some(t.as_str()), text: t.as_str(), headline, ..Doc::default() }));
             docs
         };
-        let cfg = ClusterConfig::default();
+        // The hand-set score, whose event threshold the pair stays under.
+        let cfg = ClusterConfig { pair_score: PairScore::Weighted, ..ClusterConfig::default() };
         let docs = make(true);
         let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), &cfg);
         let lex = index.vector(0).cosine(index.vector(1));
-        let event = pair_similarity(&docs[0], &docs[1], index.vector(0), index.vector(1), None, &cfg);
+        let prep = Prepared::new(&docs, &cfg);
+        let event = pair_score(&prep.signals(&docs, 0, 1, &cfg).unwrap(), &cfg);
         let story = (dense + lex) / 2.0;
         assert!(event < cfg.threshold && story >= cfg.headline_story_threshold && story < cfg.story_threshold, "lexical {lex}, event {event}, story {story}");
         let c = cluster(&docs, &cfg);

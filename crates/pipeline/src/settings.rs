@@ -95,17 +95,22 @@ impl Settings {
         }
     }
 
-    /// Sets `SECTION.KEY` from text (`KEY` alone means `cluster.KEY`), for
-    /// `--set` and sweeps. The value is read as the type the setting has.
+    /// Sets `SECTION.KEY` from text (`KEY` alone means `cluster.KEY`; a
+    /// nested table's key is `cluster.pair_model.KEY`), for `--set` and
+    /// sweeps. The value is read as the type the setting has.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid { key: key.into(), reason };
-        let (section, name) = key.split_once('.').unwrap_or(("cluster", key));
+        let mut path: Vec<&str> = key.split('.').collect();
+        if !matches!(path[0], "ingest" | "embed" | "cluster") {
+            path.insert(0, "cluster");
+        }
         let mut table = toml::Table::try_from(&*self).map_err(|e| invalid(e.to_string()))?;
-        let slot = table
-            .get_mut(section)
-            .and_then(toml::Value::as_table_mut)
-            .and_then(|t| t.get_mut(name))
-            .ok_or_else(|| invalid("no such setting".into()))?;
+        let (last, tables) = path.split_last().ok_or_else(|| invalid("empty key".into()))?;
+        let mut t = &mut table;
+        for name in tables {
+            t = t.get_mut(*name).and_then(toml::Value::as_table_mut).ok_or_else(|| invalid("no such setting".into()))?;
+        }
+        let slot = t.get_mut(*last).filter(|v| !v.is_table()).ok_or_else(|| invalid("no such setting".into()))?;
         *slot = match slot {
             toml::Value::Integer(_) => value.parse::<i64>().map(toml::Value::Integer).map_err(|e| e.to_string()),
             toml::Value::Float(_) => value.parse::<f64>().map(toml::Value::Float).map_err(|e| e.to_string()),
@@ -134,6 +139,12 @@ mod tests {
         assert_eq!(s.cluster.top_terms, 7);
         assert_eq!(s.embed.precision, embed::Precision::F32);
         assert_eq!(s.ingest.furniture_min_articles, 4);
+        s.set("cluster.pair_model.lexical", "3.5").unwrap();
+        s.set("pair_model.dense", "0.5").unwrap();
+        assert_eq!((s.cluster.pair_model.lexical, s.cluster.pair_model.dense), (3.5, 0.5));
+        s.set("pair_score", "learned").unwrap();
+        assert_eq!(s.cluster.pair_score, cluster::PairScore::Learned);
+        assert!(s.set("cluster.pair_model", "1").is_err(), "a table is not a setting");
         assert!(s.set("nope", "1").is_err());
         assert!(s.set("threshold", "x").is_err());
         assert!(s.set("embed.precision", "f16").is_err(), "only auto, f32 and bf16");
