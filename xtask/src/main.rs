@@ -95,6 +95,22 @@ enum Cmd {
         #[arg(long)]
         level: Option<String>,
     },
+    /// Fit the learned pair model on gold corpora and report it per corpus:
+    /// fitted on all, and fitted without that corpus (leave-one-corpus-out).
+    Train {
+        /// Gold JSONL files; default: every ../shared/datasets/*/dev.jsonl (UCI's ids label stories).
+        #[arg(long)]
+        gold: Vec<PathBuf>,
+        /// Override one setting, `KEY=VALUE` (candidates and signals follow the settings).
+        #[arg(long = "set")]
+        set: Vec<String>,
+        /// Output folder: pair_model.toml (pass it as --config), train.json, one run per corpus.
+        #[arg(long, default_value = "out/train")]
+        out: PathBuf,
+        /// Also write the labelled candidate pairs to OUT/pairs.csv.
+        #[arg(long)]
+        pairs: bool,
+    },
     /// Criterion benchmarks (saved as a baseline) and an end-to-end run on GVA dev
     /// recorded in bench-results/results.jsonl; with --anchor, embed throughput
     /// against Python sentence-transformers instead.
@@ -160,6 +176,7 @@ fn main() -> Result<()> {
             report,
         }),
         Cmd::Eval { gold, sweep, set, out, batches, level } => util::eval(&gold, &sweep, &set, &out, batches.as_deref(), level.as_deref()),
+        Cmd::Train { gold, set, out, pairs } => util::train(&gold, &set, &out, pairs),
         Cmd::Bench { baseline, anchor, sentences, threads, e2e_only } => {
             if anchor {
                 let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

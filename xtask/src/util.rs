@@ -260,7 +260,8 @@ fn gold_level(corpus: &str) -> &'static str {
     }
 }
 
-pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batches: Option<&str>, level: Option<&str>) -> Result<()> {
+/// The gold files given, or every ../shared/datasets/*/dev.jsonl; each must exist.
+fn gold_files(gold: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let gold: Vec<PathBuf> = if gold.is_empty() {
         let dir = shared_datasets();
         if !dir.is_dir() {
@@ -278,12 +279,22 @@ pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batc
             bail!("gold file {} does not exist", g.display());
         }
     }
+    Ok(gold)
+}
+
+/// A gold file's corpus: its folder's name (../shared/datasets/gva/dev.jsonl: gva).
+fn corpus_of(gold: &Path) -> String {
+    gold.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned())
+}
+
+pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batches: Option<&str>, level: Option<&str>) -> Result<()> {
+    let gold = gold_files(gold)?;
     let paths = setup::ensure()?;
     let bin = build_storyline(&paths)?;
     let record = out.join("history.jsonl");
     std::fs::create_dir_all(out)?;
     for g in &gold {
-        let corpus = g.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+        let corpus = corpus_of(g);
         let mut c = Command::new(&bin);
         c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
         c.arg("eval").arg("--gold").arg(g).arg("--out").arg(out.join(&corpus)).arg("--record").arg(&record);
@@ -310,6 +321,39 @@ pub fn eval(gold: &[PathBuf], sweep: &[String], set: &[String], out: &Path, batc
     Ok(())
 }
 
+/// Fits the pair model on the gold corpora (default: every dev split in
+/// ../shared/datasets; UCI's ids label stories) and reports it fitted on
+/// all and leave-one-corpus-out; the model goes to OUT/pair_model.toml.
+pub fn train(gold: &[PathBuf], set: &[String], out: &Path, pairs: bool) -> Result<()> {
+    // The dev splits with the default settings make the defaults: their
+    // report is kept in data/pair_model.json (the evaluation notebook plots it).
+    let record = gold.is_empty() && set.is_empty();
+    let gold = gold_files(gold)?;
+    let paths = setup::ensure()?;
+    let bin = build_storyline(&paths)?;
+    std::fs::create_dir_all(out)?;
+    let mut c = Command::new(&bin);
+    c.env("STORYLINE_MODEL", &paths.model).env("LD_LIBRARY_PATH", &paths.torch_lib);
+    c.arg("train").arg("--out").arg(out);
+    for g in &gold {
+        let flag = if gold_level(&corpus_of(g)) == "story" { "--story-gold" } else { "--gold" };
+        c.arg(flag).arg(g);
+    }
+    for s in set {
+        c.arg("--set").arg(s);
+    }
+    if pairs {
+        c.arg("--pairs").arg(out.join("pairs.csv"));
+    }
+    run(c)?;
+    if record {
+        let kept = workspace_root().join("data/pair_model.json");
+        std::fs::copy(out.join("train.json"), &kept).with_context(|| format!("cannot copy the report to {}", kept.display()))?;
+        println!("report kept in {}", kept.display());
+    }
+    Ok(())
+}
+
 /// Executes every notebook headless against a run's outputs (running the
 /// pipeline on the sample corpus first when there is none).
 pub fn notebooks(out: &Path) -> Result<()> {
@@ -329,6 +373,7 @@ pub fn notebooks(out: &Path) -> Result<()> {
     c.arg(root.join("notebooks/run_all.py")).arg(out.join("notebooks"));
     c.env("STORYLINE_OUT", &out)
         .env("STORYLINE_BENCH_RESULTS", root.join("bench-results/results.jsonl"))
+        .env("STORYLINE_TRAIN_REPORT", root.join("data/pair_model.json"))
         // Kernels from the venv only, not whatever the user installed.
         .env("JUPYTER_DATA_DIR", venv.join("share/jupyter"))
         .env("JUPYTER_PLATFORM_DIRS", "1")

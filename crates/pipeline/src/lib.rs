@@ -9,6 +9,7 @@ mod progress;
 mod run;
 mod settings;
 pub mod shards;
+pub mod train;
 
 pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold, Level};
 pub use manifest::{BatchRecord, InputFile, Manifest};

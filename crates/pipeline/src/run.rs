@@ -219,6 +219,11 @@ pub(crate) fn embed_batch(
 
 /// Clusters embedded articles with the given settings.
 pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Settings) -> cluster::Clustering {
+    with_docs(articles, embedded, settings, |docs| cluster::cluster(docs, &settings.cluster))
+}
+
+/// Calls `f` with the articles as the cluster stage sees them.
+pub(crate) fn with_docs<R>(articles: &[Article], embedded: &Embedded, settings: &Settings, f: impl FnOnce(&[cluster::Doc<'_>]) -> R) -> R {
     let index: HashMap<&str, usize> = articles.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     // The title and the first lead_sentences sentences of each article.
     let k = settings.cluster.lead_sentences;
@@ -242,7 +247,7 @@ pub fn cluster_articles(articles: &[Article], embedded: &Embedded, settings: &Se
             headline: a.content == ingest::Content::TitleOnly,
         })
         .collect();
-    cluster::cluster(&docs, &settings.cluster)
+    f(&docs)
 }
 
 /// The run an add adds to (`None` for a fresh run, or an add into a folder

@@ -20,3 +20,13 @@ fn storyline_toml_lists_the_defaults() {
         }
     }
 }
+
+/// The pair model's defaults are the fit `cargo xtask train` reported on the
+/// dev splits (data/pair_model.json), as it came out.
+#[test]
+fn the_default_pair_model_is_the_recorded_fit() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/pair_model.json");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let fitted: cluster::PairModel = serde_json::from_value(report["model"].clone()).unwrap();
+    assert_eq!(fitted, pipeline::Settings::default().cluster.pair_model, "storyline.toml's [cluster.pair_model] and data/pair_model.json disagree");
+}

@@ -142,6 +142,24 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Fit the learned pair model on gold-labelled corpora; report it on each
+    /// corpus, fitted on all and fitted without that corpus.
+    Train {
+        /// JSONL whose `event` ids label events (repeatable).
+        #[arg(long)]
+        gold: Vec<PathBuf>,
+        /// JSONL whose `event` ids label stories, as UCI's Google News stories (repeatable).
+        #[arg(long)]
+        story_gold: Vec<PathBuf>,
+        /// L2 penalty on the standardised weights.
+        #[arg(long, default_value_t = 0.001)]
+        l2: f64,
+        /// Also write every labelled candidate pair (corpus, articles, features, label) to this CSV.
+        #[arg(long)]
+        pairs: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Embed the lines of a text file (no cache) and report sentences/s as JSON.
     BenchEmbed {
         /// One sentence per line.
@@ -269,6 +287,7 @@ fn main() -> Result<()> {
         Cmd::Run { common, .. }
         | Cmd::Add { common, .. }
         | Cmd::Eval { common, .. }
+        | Cmd::Train { common, .. }
         | Cmd::BenchEmbed { common, .. }
         | Cmd::Sentences { common, .. }
         | Cmd::Shard(ShardStep::Plan { common, .. }) => (common.threads, common.quiet),
@@ -296,6 +315,7 @@ fn main() -> Result<()> {
                 None => Ok(()),
             }
         }
+        Cmd::Train { gold, story_gold, l2, pairs, common } => train(&gold, &story_gold, l2, pairs.as_deref(), &common, &bar),
         Cmd::Sentences { input, limit, common } => {
             let out = ingest::ingest_paths(&input, &settings(&common)?.ingest_options());
             let mut seen = std::collections::HashSet::new();
@@ -445,7 +465,7 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
     let t = Instant::now();
     let report = pipeline::run(&options(common, vec![gold_path.to_path_buf()]), &base, bar)?;
     let run_secs = t.elapsed().as_secs_f64();
-    let corpus = gold_path.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+    let corpus = corpus_name(gold_path);
     let combos = grid(sweeps)?;
     if !common.quiet && combos.len() > 1 {
         bar.start("sweep", combos.len() as u64, "settings");
@@ -500,6 +520,61 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
     let json: String = records.iter().map(|r| serde_json::to_string(r).unwrap_or_default() + "\n").collect();
     let eval_path = common.out.join("eval.json");
     write_records(&eval_path, record, &json)
+}
+
+/// Runs each gold corpus (into `--out`/<corpus>), fits the pair model and
+/// reports it; writes the model as `pair_model.toml` and the report as
+/// `train.json` in `--out`.
+fn train(gold: &[PathBuf], story_gold: &[PathBuf], l2: f64, pairs: Option<&std::path::Path>, common: &Common, bar: &Bar) -> Result<()> {
+    let base = settings(common)?;
+    let labelled = gold.iter().map(|p| (p, pipeline::Level::Event)).chain(story_gold.iter().map(|p| (p, pipeline::Level::Story)));
+    let mut corpora = Vec::new();
+    for (path, level) in labelled {
+        let name = corpus_name(path);
+        let g = pipeline::read_gold(path)?;
+        let opts = RunOptions { out: common.out.join(&name), ..options(common, vec![path.clone()]) };
+        let r = pipeline::run(&opts, &base, bar)?;
+        corpora.push(pipeline::train::Corpus { name, level, articles: r.articles, embedded: r.embedded, gold: g });
+    }
+    anyhow::ensure!(!corpora.is_empty(), "train needs at least one --gold or --story-gold file");
+    if let Some(path) = pairs {
+        let csv = pipeline::train::pairs_csv(&corpora, &base);
+        aggregate::write_atomic(path, |f| std::io::Write::write_all(f, csv.as_bytes()))?;
+    }
+    let t = Instant::now();
+    let report = pipeline::train::train(&corpora, &base, l2);
+    let names: Vec<String> = corpora.iter().map(|c| c.name.clone()).collect();
+    println!("{:<10} {:<6} {:>8} {:>9} {:>9} {:>9} {:>9}", "corpus", "level", "pairs", "positive", "hand-set", "learned", "held-out");
+    for r in &report.rows {
+        let held = r.held_out.map_or("-".into(), |h| format!("{h:.3} ({})", r.held_out_threshold.unwrap_or_default()));
+        println!("{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {held:>9}", r.corpus, r.level.as_str(), r.pairs, r.positives, r.weighted, r.learned);
+    }
+    let mean = |f: &dyn Fn(&pipeline::train::TrainRow) -> Option<f64>| {
+        let v: Vec<f64> = report.rows.iter().filter_map(f).collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    println!(
+        "{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {:>9.3}",
+        "mean",
+        "",
+        "",
+        "",
+        mean(&|r| Some(r.weighted)),
+        mean(&|r| Some(r.learned)),
+        mean(&|r| r.held_out)
+    );
+    let toml = pipeline::train::model_toml(&report.model, &names);
+    println!("B3 F1 per corpus (held-out: fitted without that corpus, its threshold in brackets); {:.1} s\n\n{toml}", t.elapsed().as_secs_f64());
+    aggregate::write_atomic(&common.out.join("pair_model.toml"), |f| std::io::Write::write_all(f, toml.as_bytes()))?;
+    let json = serde_json::to_string_pretty(&report)?;
+    aggregate::write_atomic(&common.out.join("train.json"), |f| std::io::Write::write_all(f, json.as_bytes()))?;
+    println!("model in {}, report in {}", common.out.join("pair_model.toml").display(), common.out.join("train.json").display());
+    Ok(())
+}
+
+/// A gold file's corpus name: its folder's (../shared/datasets/gva/dev.jsonl: gva).
+fn corpus_name(path: &std::path::Path) -> String {
+    path.parent().and_then(|p| p.file_name()).map_or("corpus".into(), |n| n.to_string_lossy().into_owned())
 }
 
 /// Writes evaluation records (JSON lines) to `path`, atomically, and

@@ -1,0 +1,185 @@
+//! Fitting the learned pair model (`cluster::pair_model`) on gold-labelled
+//! corpora, and judging it leave-one-corpus-out: fit on all corpora but
+//! one, score the one left out.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use cluster::pair_model::{self, PairModel, Sample};
+use cluster::PairScore;
+use ingest::Article;
+
+use crate::eval::{score_run, Gold, Level};
+use crate::run::{cluster_articles, with_docs, Embedded};
+use crate::Settings;
+
+/// One gold-labelled corpus, run through ingest and embed.
+pub struct Corpus {
+    pub name: String,
+    /// What its gold ids label; story-level gold labels pairs of one story.
+    pub level: Level,
+    pub articles: Vec<Article>,
+    pub embedded: Embedded,
+    pub gold: Gold,
+}
+
+/// The thresholds a fit tries on the probability.
+const THRESHOLDS: [f32; 11] = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
+
+impl Corpus {
+    /// Its candidate pairs whose articles both have a gold label: positive
+    /// when the labels agree. Each weighs 1.
+    pub fn samples(&self, settings: &Settings) -> Vec<Sample> {
+        self.labelled_pairs(settings).into_iter().map(|p| p.2).collect()
+    }
+
+    /// Its labelled candidate pairs with the articles' ids.
+    fn labelled_pairs(&self, settings: &Settings) -> Vec<(usize, usize, Sample)> {
+        let labels: Vec<Option<&String>> = self.articles.iter().map(|a| self.gold.event_of.get(&a.id)).collect();
+        with_docs(&self.articles, &self.embedded, settings, |docs| cluster::candidate_signals(docs, &settings.cluster))
+            .into_iter()
+            .filter_map(|(i, j, s)| Some((i, j, Sample { features: s.features(), positive: labels[i]? == labels[j]?, weight: 1.0 })))
+            .collect()
+    }
+
+    /// B³ F1 of the corpus clustered with `settings`, at its gold's level.
+    pub fn bcubed(&self, settings: &Settings) -> f64 {
+        let c = cluster_articles(&self.articles, &self.embedded, settings);
+        score_run(&self.articles, self.level.ids(&c), &self.gold).0.bcubed.f1
+    }
+}
+
+/// Settings that score pairs with `model`.
+fn learned(base: &Settings, model: &PairModel) -> Settings {
+    let mut s = base.clone();
+    s.cluster.pair_score = PairScore::Learned;
+    s.cluster.pair_model = model.clone();
+    s
+}
+
+/// Fits the model on `corpora` (each corpus weighs the same in the loss,
+/// whatever its number of pairs), then picks the threshold with the best
+/// mean B³ F1 over them.
+///
+/// Two stages, so that the story-level labels of headline feeds (UCI's)
+/// never tune how full articles are weighed: every weight but the headline
+/// ones is fitted on pairs of full articles; the headline weights are then
+/// fitted on the pairs with a headline, on top of the first stage's score.
+pub fn fit(corpora: &[(&Corpus, &[Sample])], base: &Settings, l2: f64) -> PairModel {
+    let is_headline = |k: usize| pair_model::FEATURE_NAMES[k].contains("headline");
+    let with_headline = |s: &Sample| (0..pair_model::FEATURES).any(|k| is_headline(k) && s.features[k] != 0.0);
+    let stage = |headline: bool| -> Vec<Sample> {
+        let mut out = Vec::new();
+        for (_, samples) in corpora {
+            let mine: Vec<&Sample> = samples.iter().filter(|s| with_headline(s) == headline).collect();
+            let w = 1.0 / mine.len().max(1) as f64;
+            out.extend(mine.into_iter().map(|s| Sample { weight: w, ..*s }));
+        }
+        out
+    };
+    let mut free = [true; pair_model::FEATURES + 1];
+    for k in 0..pair_model::FEATURES {
+        free[k + 1] = !is_headline(k);
+    }
+    let full = pair_model::fit_some(&stage(false), l2, &free, &[0.0; pair_model::FEATURES + 1]);
+    let free = free.map(|f| !f);
+    let weights = pair_model::fit_some(&stage(true), l2, &free, &full);
+    // Three decimals: what the report scores is what storyline.toml holds.
+    let weights = weights.map(|w| (w * 1000.0).round() / 1000.0);
+    let base_model = &base.cluster.pair_model;
+    let mean_at = |t: f32| -> f64 {
+        let s = learned(base, &PairModel::from_weights(t, base_model.edge_min, &weights));
+        corpora.iter().map(|(c, _)| c.bcubed(&s)).sum::<f64>() / corpora.len().max(1) as f64
+    };
+    let scores: Vec<f64> = THRESHOLDS.par_iter().map(|&t| mean_at(t)).collect();
+    // The first best (lowest threshold) on a tie, so the choice is fixed.
+    let best = scores.iter().enumerate().fold(0, |b, (k, s)| if *s > scores[b] { k } else { b });
+    PairModel::from_weights(THRESHOLDS[best], base_model.edge_min, &weights)
+}
+
+/// One corpus' scores in a training report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRow {
+    pub corpus: String,
+    pub level: Level,
+    /// Labelled candidate pairs, and how many are one event (or story).
+    pub pairs: usize,
+    pub positives: usize,
+    /// B³ F1 with the hand-set weighted score (the base settings).
+    pub weighted: f64,
+    /// B³ F1 with the model fitted on every corpus.
+    pub learned: f64,
+    /// B³ F1 with the model fitted on the other corpora (leave-one-corpus-out),
+    /// and the threshold that fit chose.
+    pub held_out: Option<f64>,
+    pub held_out_threshold: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// The model fitted on every corpus.
+    pub model: PairModel,
+    pub rows: Vec<TrainRow>,
+    pub l2: f64,
+}
+
+/// Fits the model on every corpus and, with more than two corpora, once
+/// more without each of them to score it out of sample.
+pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
+    let samples: Vec<Vec<Sample>> = corpora.iter().map(|c| c.samples(base)).collect();
+    let pairs: Vec<(&Corpus, &[Sample])> = corpora.iter().zip(&samples).map(|(c, s)| (c, s.as_slice())).collect();
+    let model = fit(&pairs, base, l2);
+    let with_model = learned(base, &model);
+    let rows = corpora
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let held = (corpora.len() > 2).then(|| {
+                let others: Vec<(&Corpus, &[Sample])> = pairs.iter().enumerate().filter(|&(o, _)| o != k).map(|(_, p)| *p).collect();
+                let m = fit(&others, base, l2);
+                tracing::info!(corpus = %c.name, threshold = m.threshold, "fitted without this corpus");
+                (c.bcubed(&learned(base, &m)), m.threshold)
+            });
+            TrainRow {
+                corpus: c.name.clone(),
+                level: c.level,
+                pairs: samples[k].len(),
+                positives: samples[k].iter().filter(|s| s.positive).count(),
+                weighted: c.bcubed(&Settings { cluster: cluster::ClusterConfig { pair_score: PairScore::Weighted, ..base.cluster.clone() }, ..base.clone() }),
+                learned: c.bcubed(&with_model),
+                held_out: held.map(|h| h.0),
+                held_out_threshold: held.map(|h| h.1),
+            }
+        })
+        .collect();
+    TrainReport { model, rows, l2 }
+}
+
+/// The fitted model as a settings file: pass it as `--config`, or copy its
+/// table into storyline.toml.
+pub fn model_toml(model: &PairModel, trained_on: &[String]) -> String {
+    let mut out = format!("# Pair model fitted by `storyline-engine train` on: {}\n[cluster]\npair_score = \"learned\"\n\n[cluster.pair_model]\n", trained_on.join(", "));
+    // `{:?}`: a float always prints as one (0.0, not 0).
+    out += &format!("threshold = {:?}\nedge_min = {:?}\n", model.threshold, model.edge_min);
+    let w = model.weights();
+    out += &format!("bias = {:?}\n", w[0]);
+    for (name, x) in pair_model::FEATURE_NAMES.iter().zip(&w[1..]) {
+        out += &format!("{name} = {x:?}\n");
+    }
+    out
+}
+
+/// Every corpus' labelled candidate pairs as CSV: corpus, the two article
+/// ids, the features ([`pair_model::FEATURE_NAMES`]) and the label (1: one
+/// event or story), for fitting or inspecting elsewhere.
+pub fn pairs_csv(corpora: &[Corpus], settings: &Settings) -> String {
+    let mut out = format!("corpus,a,b,{},positive\n", pair_model::FEATURE_NAMES.join(","));
+    for c in corpora {
+        for (i, j, s) in c.labelled_pairs(settings) {
+            let features: Vec<String> = s.features.iter().map(f32::to_string).collect();
+            let quote = |id: &str| format!("\"{}\"", id.replace('"', "\"\""));
+            out += &format!("{},{},{},{},{}\n", c.name, quote(&c.articles[i].id), quote(&c.articles[j].id), features.join(","), u8::from(s.positive));
+        }
+    }
+    out
+}
