@@ -42,6 +42,31 @@ impl Corpus {
             .collect()
     }
 
+    /// The corpus as a headline feed: each titled article reduced to its
+    /// title (text, vector and lead are the title's), with its gold label.
+    /// Its pairs teach the headline weights what one event looks like in a
+    /// few words, from corpora labelled by event.
+    pub fn headline_view(&self) -> Corpus {
+        let keep: Vec<usize> = (0..self.articles.len()).filter(|&i| self.articles[i].title.is_some() && !self.embedded.leads[i].is_empty()).collect();
+        let articles = keep
+            .iter()
+            .map(|&i| {
+                let a = &self.articles[i];
+                let title = a.title.clone().unwrap_or_default();
+                Article { text: title.clone(), sentence_spans: std::iter::once(0..title.len()).collect(), duplicate_of: None, content: ingest::Content::TitleOnly, ..a.clone() }
+            })
+            .collect();
+        let title = |i: usize| self.embedded.leads[i][0].clone();
+        let embedded = Embedded {
+            articles: keep.iter().map(|&i| title(i)).collect(),
+            leads: keep.iter().map(|&i| vec![title(i)]).collect(),
+            dim: self.embedded.dim,
+            model_id: self.embedded.model_id.clone(),
+            precision: self.embedded.precision,
+        };
+        Corpus { name: format!("{} headlines", self.name), level: self.level, articles, embedded, gold: Gold { event_of: self.gold.event_of.clone() } }
+    }
+
     /// B³ F1 of the corpus clustered with `settings`, at its gold's level.
     pub fn bcubed(&self, settings: &Settings) -> f64 {
         let c = cluster_articles(&self.articles, &self.embedded, settings);
@@ -64,13 +89,16 @@ fn learned(base: &Settings, model: &PairModel) -> Settings {
 /// Two stages, so that the story-level labels of headline feeds (UCI's)
 /// never tune how full articles are weighed: every weight but the headline
 /// ones is fitted on pairs of full articles; the headline weights are then
-/// fitted on the pairs with a headline, on top of the first stage's score.
-pub fn fit(corpora: &[(&Corpus, &[Sample])], base: &Settings, l2: f64) -> PairModel {
+/// fitted on the pairs with a headline, on top of the first stage's score,
+/// with the pairs of `headline_views` (event corpora reduced to their
+/// titles, see [`Corpus::headline_view`]) beside the corpora's own.
+pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base: &Settings, l2: f64) -> PairModel {
     let is_headline = |k: usize| pair_model::FEATURE_NAMES[k].contains("headline");
     let with_headline = |s: &Sample| (0..pair_model::FEATURES).any(|k| is_headline(k) && s.features[k] != 0.0);
     let stage = |headline: bool| -> Vec<Sample> {
         let mut out = Vec::new();
-        for (_, samples) in corpora {
+        let views = headline_views.iter().filter(|_| headline);
+        for samples in corpora.iter().map(|c| c.1).chain(views.copied()) {
             let mine: Vec<&Sample> = samples.iter().filter(|s| with_headline(s) == headline).collect();
             let w = 1.0 / mine.len().max(1) as f64;
             out.extend(mine.into_iter().map(|s| Sample { weight: w, ..*s }));
@@ -128,7 +156,12 @@ pub struct TrainReport {
 pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
     let samples: Vec<Vec<Sample>> = corpora.iter().map(|c| c.samples(base)).collect();
     let pairs: Vec<(&Corpus, &[Sample])> = corpora.iter().zip(&samples).map(|(c, s)| (c, s.as_slice())).collect();
-    let model = fit(&pairs, base, l2);
+    // Headline views of the corpora labelled by event (one per corpus, so
+    // a corpus left out takes its view with it).
+    let views: Vec<Vec<Sample>> =
+        corpora.iter().map(|c| if c.level == Level::Event { c.headline_view().samples(base) } else { Vec::new() }).collect();
+    let all_views: Vec<&[Sample]> = views.iter().map(Vec::as_slice).collect();
+    let model = fit(&pairs, &all_views, base, l2);
     let with_model = learned(base, &model);
     let rows = corpora
         .iter()
@@ -136,7 +169,8 @@ pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
         .map(|(k, c)| {
             let held = (corpora.len() > 2).then(|| {
                 let others: Vec<(&Corpus, &[Sample])> = pairs.iter().enumerate().filter(|&(o, _)| o != k).map(|(_, p)| *p).collect();
-                let m = fit(&others, base, l2);
+                let other_views: Vec<&[Sample]> = all_views.iter().enumerate().filter(|&(o, _)| o != k).map(|(_, v)| *v).collect();
+                let m = fit(&others, &other_views, base, l2);
                 tracing::info!(corpus = %c.name, threshold = m.threshold, "fitted without this corpus");
                 (c.bcubed(&learned(base, &m)), m.threshold)
             });
