@@ -96,7 +96,7 @@ impl Default for ClusterConfig {
             story_lexical_weight: 1.0,
             story_threshold: 0.45,
             story_max_gap_days: 1500.0,
-            headline_story_threshold: 0.2,
+            headline_story_threshold: 0.15,
             pair_model: PairModel::default(),
         }
     }
