@@ -225,10 +225,6 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
         return Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
     }
     let prep = Prepared::new(docs, cfg);
-    let edge_min = match cfg.pair_score {
-        PairScore::Weighted => cfg.edge_min,
-        PairScore::Learned => cfg.pair_model.edge_min,
-    };
     let edges: Vec<(usize, usize, f32)> = match cfg.pair_score {
         // The hand-set score needs no relative signals: one pass.
         PairScore::Weighted => prep
@@ -236,12 +232,12 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
             .par_iter()
             .filter_map(|&(i, j)| {
                 let s = pair_score(&prep.signals(docs, i, j, cfg)?, cfg);
-                (s >= edge_min).then_some((i, j, s))
+                (s >= cfg.edge_min).then_some((i, j, s))
             })
             .collect(),
         PairScore::Learned => prep.each_pair(docs, cfg, |i, j, s| {
             let s = pair_score(&s, cfg);
-            (s >= edge_min).then_some((i, j, s))
+            (s >= cfg.pair_model.edge_min).then_some((i, j, s))
         }),
     };
     // Near-duplicates always share an event.
@@ -398,9 +394,8 @@ mod tests {
         // The hand-set score, whose event threshold the pair stays under.
         let cfg = ClusterConfig { pair_score: PairScore::Weighted, ..ClusterConfig::default() };
         let docs = make(true);
-        let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), &cfg);
-        let lex = index.vector(0).cosine(index.vector(1));
         let prep = Prepared::new(&docs, &cfg);
+        let lex = prep.index.vector(0).cosine(prep.index.vector(1));
         let event = pair_score(&prep.signals(&docs, 0, 1, &cfg).unwrap(), &cfg);
         let story = (dense + lex) / 2.0;
         assert!(event < cfg.threshold && story >= cfg.headline_story_threshold && story < cfg.story_threshold, "lexical {lex}, event {event}, story {story}");

@@ -4,9 +4,10 @@
 //!
 //! The signals are the ones the hand-set score mixes (dense, lexical and
 //! best-lead cosines, the time gap, the year mismatch of undated texts) plus
-//! the titles' cosine and whether the texts are headlines only, so that one
+//! the titles' cosine, whether the texts are headlines only, so that one
 //! model can score a pair of headlines and a pair of long articles on one
-//! scale (length calibration). Average link then runs on the probability.
+//! scale (length calibration), and the cosines relative to each article's
+//! best match. Average link then runs on the probability.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,13 @@ pub const FEATURE_NAMES: [&str; FEATURES] = [
     "relative_lexical",
     "relative_lead",
 ];
+
+/// Whether feature `k` is one of the headline ones (`headlines` ...
+/// `headline_lexical`): 0 for every pair of two full articles, so a
+/// two-stage fit can leave them to the pairs with a headline.
+pub fn is_headline_feature(k: usize) -> bool {
+    (7..11).contains(&k)
+}
 
 impl PairSignals {
     /// The model's inputs: the signals, ln(1 + days) of the gap (0 when
@@ -271,11 +279,13 @@ pub fn fit_some(samples: &[Sample], l2: f64, free: &[bool; FEATURES + 1], fixed:
             (x, offset)
         })
         .collect();
+    // A sample's linear score under weights `w`.
+    let score = |(x, offset): &([f64; P], f64), w: &[f64; P]| -> f64 { offset + x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() };
     // The objective: mean weighted log loss plus the penalty.
     let loss = |w: &[f64; P]| -> f64 {
         let mut l = 0.0;
-        for ((x, offset), s) in rows.iter().zip(samples) {
-            let t: f64 = offset + x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
+        for (row, s) in rows.iter().zip(samples) {
+            let t = score(row, w);
             // log(1 + e^t) - y t, computed without overflow.
             let softplus = if t > 0.0 { t + (-t).exp().ln_1p() } else { t.exp().ln_1p() };
             l += s.weight / total * (softplus - if s.positive { t } else { 0.0 });
@@ -287,8 +297,8 @@ pub fn fit_some(samples: &[Sample], l2: f64, free: &[bool; FEATURES + 1], fixed:
     for _ in 0..100 {
         let mut grad = [0.0f64; P];
         let mut hess = [[0.0f64; P]; P];
-        for ((x, offset), s) in rows.iter().zip(samples) {
-            let t: f64 = offset + x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+        for (row, s) in rows.iter().zip(samples) {
+            let (x, t) = (&row.0, score(row, &w));
             let p = 1.0 / (1.0 + (-t).exp());
             let c = s.weight / total;
             let r = c * (p - f64::from(u8::from(s.positive)));
@@ -441,6 +451,14 @@ mod tests {
         let w = fit_some(&samples, 1e-6, &free, &truth);
         assert_eq!((w[0], w[2]), (-2.0, 5.0), "fixed weights stay");
         assert!((w[8] - 1.5).abs() < 0.3, "the free weight is fitted: {}", w[8]);
+    }
+
+    #[test]
+    fn the_headline_features_are_the_ones_named_so() {
+        let named: Vec<usize> = (0..FEATURES).filter(|&k| FEATURE_NAMES[k].contains("headline")).collect();
+        assert_eq!(named, (0..FEATURES).filter(|&k| is_headline_feature(k)).collect::<Vec<_>>());
+        let full = PairSignals { dense: 0.7, lexical: 0.4, lead: 0.6, title: 0.5, gap: Some(3.0), ..Default::default() };
+        assert!(full.features().iter().enumerate().all(|(k, &x)| !is_headline_feature(k) || x == 0.0));
     }
 
     #[test]

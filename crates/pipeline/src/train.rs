@@ -93,8 +93,7 @@ fn learned(base: &Settings, model: &PairModel) -> Settings {
 /// with the pairs of `headline_views` (event corpora reduced to their
 /// titles, see [`Corpus::headline_view`]) beside the corpora's own.
 pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base: &Settings, l2: f64) -> PairModel {
-    let is_headline = |k: usize| pair_model::FEATURE_NAMES[k].contains("headline");
-    let with_headline = |s: &Sample| (0..pair_model::FEATURES).any(|k| is_headline(k) && s.features[k] != 0.0);
+    let with_headline = |s: &Sample| (0..pair_model::FEATURES).any(|k| pair_model::is_headline_feature(k) && s.features[k] != 0.0);
     let stage = |headline: bool| -> Vec<Sample> {
         let mut out = Vec::new();
         let views = headline_views.iter().filter(|_| headline);
@@ -107,7 +106,7 @@ pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base:
     };
     let mut free = [true; pair_model::FEATURES + 1];
     for k in 0..pair_model::FEATURES {
-        free[k + 1] = !is_headline(k);
+        free[k + 1] = !pair_model::is_headline_feature(k);
     }
     let full = pair_model::fit_some(&stage(false), l2, &free, &[0.0; pair_model::FEATURES + 1]);
     let free = free.map(|f| !f);
