@@ -111,15 +111,14 @@ fn embedding(c: &mut Criterion) {
     let mut g = c.benchmark_group("embed");
     g.sample_size(10);
     g.throughput(Throughput::Elements(sentences.len() as u64));
-    // Batch size, length sorting and the token cap, with the default thread
-    // layout (one single-threaded model worker per core). batch32 with at
-    // most 1,024 padded tokens is the product's default.
-    for (batch, sorted, tokens) in [(32usize, true, 0usize), (32, true, 1024), (64, true, 0), (64, false, 0), (128, true, 0), (64, true, 1024)] {
-        let mut e = embed::RustBertEmbedder::load(&files, batch, 0, embed::Precision::Auto).expect("model loads");
-        e.set_sort_by_length(sorted);
-        e.set_batch_tokens(tokens);
-        let name = format!("{}{}", if sorted { "sorted" } else { "unsorted" }, if tokens > 0 { format!("-max{tokens}tokens") } else { String::new() });
-        g.bench_with_input(BenchmarkId::new(format!("batch{batch}"), name), &sentences, |b, s| {
+    // Call shapes (tokens a call x rows at most), with the default thread
+    // layout (one single-threaded model worker per core). 1024x32 is the
+    // f32 default, 1024x16 the bf16 one.
+    let f32_default = embed::Shapes::for_precision(embed::Precision::F32, files.max_len);
+    for (tokens, max_rows) in [(1024usize, 32usize), (1024, 16), (512, 16), (2048, 64)] {
+        let shapes = embed::Shapes { tokens, max_rows, ..f32_default };
+        let e = embed::RustBertEmbedder::load_with(&files, shapes, embed::Threads::for_cores(0), embed::Precision::F32).expect("model loads");
+        g.bench_with_input(BenchmarkId::new("shapes", format!("{tokens}x{max_rows}")), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });
     }
@@ -127,20 +126,19 @@ fn embedding(c: &mut Criterion) {
     // threads, or one single-threaded model per core.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for threads in [embed::Threads { workers: 1, intra: cores }, embed::Threads { workers: cores, intra: 1 }] {
-        let e = embed::RustBertEmbedder::load_with(&files, 32, threads, embed::Precision::Auto).expect("model loads");
+        let e = embed::RustBertEmbedder::load_with(&files, f32_default, threads, embed::Precision::F32).expect("model loads");
         g.bench_with_input(BenchmarkId::new("layout", format!("{}x{}", threads.workers, threads.intra)), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });
     }
-    // The number format, with the product's batch settings. bf16 only where
+    // The number format, with its default shapes. bf16 only where
     // the CPU has bf16 instructions: elsewhere libtorch falls back to its
     // reference gemm, some 20 times slower than f32 (measured on an AVX2-only
     // EPYC), which `embed.precision = "auto"` never picks.
     let precisions: &[embed::Precision] =
         if embed::native_bf16() { &[embed::Precision::F32, embed::Precision::Bf16] } else { &[embed::Precision::F32] };
     for &precision in precisions {
-        let mut e = embed::RustBertEmbedder::load(&files, 32, 0, precision).expect("model loads");
-        e.set_batch_tokens(1024);
+        let e = embed::RustBertEmbedder::load(&files, 0, precision).expect("model loads");
         g.bench_with_input(BenchmarkId::new("precision", precision.as_str()), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });

@@ -1,9 +1,11 @@
-//! On-disk embedding cache keyed by (model checksum, precision, sentence
-//! text hash).
+//! On-disk embedding cache keyed by (model checksum, numerics, sentence
+//! text hash), where the numerics are the precision and the batch shapes
+//! the vectors were computed in ([`crate::Embedder::numerics`]).
 //!
-//! One append-only file per model and precision (`<model>-<dim>.vec` for
-//! f32, `<model>-<dim>-bf16.vec` for bf16, so f32 and bf16 vectors never
-//! mix): records of a 16-byte xxh3-128 text hash
+//! One append-only file per model and numerics
+//! (`<model>-<dim>-<numerics>.vec`, so vectors of another precision or
+//! other shapes never mix, and a cached vector is bit for bit the one the
+//! model would compute now): records of a 16-byte xxh3-128 text hash
 //! followed by `dim` little-endian f32. A crash can only leave a partial last
 //! record, which loading ignores; so a killed run loses at most the vectors
 //! of its last flush, and the next run reuses the rest.
@@ -13,7 +15,7 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::{EmbedError, Precision};
+use crate::EmbedError;
 
 /// Hash of a sentence's text used as the cache key.
 pub fn text_key(text: &str) -> u128 {
@@ -28,7 +30,7 @@ pub struct EmbeddingCache {
     /// Read handle of the cache file.
     file: Option<std::fs::File>,
     dim: usize,
-    precision: Precision,
+    numerics: String,
     index: HashMap<u128, u64>,
     /// Inserted since the last flush, in order.
     unsaved: Vec<(u128, Vec<f32>)>,
@@ -37,22 +39,15 @@ pub struct EmbeddingCache {
 impl EmbeddingCache {
     /// A cache that keeps nothing: every call embeds what it is given (each
     /// distinct text once).
-    pub fn in_memory(dim: usize, precision: Precision) -> Self {
-        Self { path: None, file: None, dim, precision: precision.resolve(), index: HashMap::new(), unsaved: Vec::new() }
+    pub fn in_memory(dim: usize, numerics: &str) -> Self {
+        Self { path: None, file: None, dim, numerics: numerics.to_string(), index: HashMap::new(), unsaved: Vec::new() }
     }
 
-    /// Opens (or starts) the cache file for `model_id` computed in
-    /// `precision` in `dir`.
-    pub fn open(dir: &Path, model_id: &str, precision: Precision, dim: usize) -> Result<Self, EmbedError> {
-        let precision = precision.resolve();
+    /// Opens (or starts) the cache file in `dir` for `model_id` computed
+    /// with `numerics` (see [`crate::Embedder::numerics`]).
+    pub fn open(dir: &Path, model_id: &str, numerics: &str, dim: usize) -> Result<Self, EmbedError> {
         let model = &model_id[..model_id.len().min(16)];
-        // f32 keeps the name it had before precisions existed, so existing
-        // caches stay valid.
-        let name = match precision {
-            Precision::Bf16 => format!("{model}-{dim}-bf16.vec"),
-            _ => format!("{model}-{dim}.vec"),
-        };
-        let path = dir.join(name);
+        let path = dir.join(format!("{model}-{dim}-{numerics}.vec"));
         let err = |source| EmbedError::Cache { path: path.clone(), source };
         std::fs::create_dir_all(dir).map_err(err)?;
         let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(err)?;
@@ -74,12 +69,12 @@ impl EmbeddingCache {
             index.insert(key, r * rec + 16);
         }
         tracing::info!(path = %path.display(), entries = index.len(), "opened embedding cache");
-        Ok(Self { path: Some(path), file: Some(file), dim, precision, index, unsaved: Vec::new() })
+        Ok(Self { path: Some(path), file: Some(file), dim, numerics: numerics.to_string(), index, unsaved: Vec::new() })
     }
 
-    /// The precision of the vectors this cache holds.
-    pub fn precision(&self) -> Precision {
-        self.precision
+    /// The numerics of the vectors this cache holds.
+    pub fn numerics(&self) -> &str {
+        &self.numerics
     }
 
     /// Vectors stored in the file.
@@ -164,7 +159,7 @@ mod tests {
     #[test]
     fn a_cache_that_cannot_be_written_warns_and_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = EmbeddingCache::open(dir.path(), "abc", Precision::F32, 3).unwrap();
+        let mut c = EmbeddingCache::open(dir.path(), "abc", "f32-s1", 3).unwrap();
         // Appends fail as on a full disk.
         c.file = Some(std::fs::File::open("/dev/full").unwrap());
         c.insert(text_key("a"), vec![1.0, 2.0, 3.0]);
@@ -178,23 +173,24 @@ mod tests {
     #[test]
     fn round_trip_and_partial_record() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = EmbeddingCache::open(dir.path(), "abc", Precision::F32, 3).unwrap();
+        let mut c = EmbeddingCache::open(dir.path(), "abc", "f32-s1", 3).unwrap();
         c.insert(text_key("a"), vec![1.0, 2.0, 3.0]);
         c.insert(text_key("b"), vec![4.0, 5.0, 6.0]);
         c.flush();
         // Simulate a crash mid-append: a few stray bytes.
         let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(&[1, 2, 3]).unwrap();
-        let mut c = EmbeddingCache::open(dir.path(), "abc", Precision::F32, 3).unwrap();
+        let mut c = EmbeddingCache::open(dir.path(), "abc", "f32-s1", 3).unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.get(text_key("b")), Some(vec![4.0, 5.0, 6.0]));
         c.insert(text_key("c"), vec![7.0, 8.0, 9.0]);
         c.flush();
-        let c = EmbeddingCache::open(dir.path(), "abc", Precision::F32, 3).unwrap();
+        let c = EmbeddingCache::open(dir.path(), "abc", "f32-s1", 3).unwrap();
         assert_eq!(c.len(), 3);
         // Another model id does not see these entries.
-        assert!(EmbeddingCache::open(dir.path(), "other", Precision::F32, 3).unwrap().is_empty());
-        // Nor do bf16 vectors of the same model.
-        assert!(EmbeddingCache::open(dir.path(), "abc", Precision::Bf16, 3).unwrap().is_empty());
+        assert!(EmbeddingCache::open(dir.path(), "other", "f32-s1", 3).unwrap().is_empty());
+        // Nor do bf16 vectors of the same model, nor vectors of other shapes.
+        assert!(EmbeddingCache::open(dir.path(), "abc", "bf16-s1", 3).unwrap().is_empty());
+        assert!(EmbeddingCache::open(dir.path(), "abc", "f32-s2", 3).unwrap().is_empty());
     }
 }

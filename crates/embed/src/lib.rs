@@ -1,20 +1,27 @@
-//! The embed stage: sentence vectors from a real transformer
-//! (sentence-transformers all-MiniLM-L6-v2 through rust-bert, loaded from
-//! local files only) and article vectors pooled from them.
+//! The embed stage: sentence vectors from a real transformer (a
+//! sentence-transformers model through rust-bert, by default
+//! all-MiniLM-L6-v2, loaded from local files only) and article vectors
+//! pooled from them.
 //!
-//! The model lives on one dedicated thread fed by a channel (tch tensors are
-//! not `Sync`); everything around it — tokenising for length sorting,
-//! de-duplication, pooling — stays rayon-parallel on the caller's side.
+//! The model lives on dedicated threads fed by a channel (tch tensors are
+//! not `Sync`); everything around it (tokenising, de-duplication, pooling)
+//! stays on the caller's side. A sentence's vector depends on the sentence,
+//! the model, the precision and the batch shapes only ([`Shapes`]): never on
+//! the other sentences, the threads or the cache.
 
 mod cache;
+mod files;
 mod model;
 mod pool;
 mod precision;
+mod shapes;
 
 pub use cache::EmbeddingCache;
-pub use model::{ModelFiles, RustBertEmbedder, Threads};
+pub use files::{Arch, ModelFiles};
+pub use model::{RustBertEmbedder, Threads};
 pub use pool::{article_vector, PoolWeights};
 pub use precision::{native_bf16, Precision};
+pub use shapes::{Call, Shapes};
 
 /// Errors of the embed stage.
 #[derive(Debug, thiserror::Error)]
@@ -27,23 +34,44 @@ pub enum EmbedError {
     ThreadGone,
     #[error("embedding cache {path}: {source}")]
     Cache { path: std::path::PathBuf, source: std::io::Error },
-    #[error("embedding cache holds {cache} vectors but the model computes in {model}: they must not mix")]
-    CacheMismatch { cache: Precision, model: Precision },
+    #[error("embedding cache holds vectors computed as {cache} but the model computes {model}: they must not mix")]
+    CacheMismatch { cache: String, model: String },
 }
 
-/// Turns sentences into L2-normalised vectors, one per input, in input order.
+/// Vectors of the sentences at these input indices, as a model call ends.
+pub type Done<'a> = dyn FnMut(&[usize], Vec<Vec<f32>>) -> Result<(), EmbedError> + 'a;
+
+/// Turns sentences into L2-normalised vectors, one per input.
 pub trait Embedder: Send + Sync {
     /// Vector length.
     fn dim(&self) -> usize;
     /// A checksum naming the model weights; the cache keys on it.
     fn model_id(&self) -> &str;
     /// The number format the vectors were computed in (resolved, never
-    /// `Auto`); the cache keys on it too.
+    /// `Auto`).
     fn precision(&self) -> Precision {
         Precision::F32
     }
-    /// Embeds `sentences`; `progress(n)` is called as batches finish.
-    fn embed(&self, sentences: &[&str], progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Names how the vectors are computed besides the weights: the
+    /// precision and the batch shapes (`f32-s1-1024x32-256`). The cache
+    /// keys on it.
+    fn numerics(&self) -> String;
+    /// Embeds `sentences`, handing each model call's vectors to `done` as
+    /// it finishes, with the input indices they belong to.
+    fn embed_each(&self, sentences: &[&str], done: &mut Done<'_>) -> Result<(), EmbedError>;
+    /// Embeds `sentences`: one vector per input, in input order;
+    /// `progress(n)` is called as calls finish.
+    fn embed(&self, sentences: &[&str], progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut out = vec![Vec::new(); sentences.len()];
+        self.embed_each(sentences, &mut |who, vectors| {
+            progress(who.len());
+            for (&i, v) in who.iter().zip(vectors) {
+                out[i] = v;
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }
 
 /// Scales `v` to unit length (leaves a zero vector alone).
@@ -59,6 +87,8 @@ const FLUSH_EVERY: usize = 1024;
 
 /// Embeds `sentences` through `cache`: texts already cached are not embedded
 /// again, identical texts are embedded once. Returns one vector per input.
+/// The cache is flushed as vectors come in, so a run killed midway keeps
+/// what it embedded and the next run starts from there.
 pub fn embed_cached(
     embedder: &dyn Embedder,
     cache: &mut EmbeddingCache,
@@ -66,8 +96,8 @@ pub fn embed_cached(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
     use std::collections::HashMap;
-    if cache.precision() != embedder.precision() {
-        return Err(EmbedError::CacheMismatch { cache: cache.precision(), model: embedder.precision() });
+    if cache.numerics() != embedder.numerics() {
+        return Err(EmbedError::CacheMismatch { cache: cache.numerics().to_string(), model: embedder.numerics() });
     }
     let keys: Vec<u128> = sentences.iter().map(|s| cache::text_key(s)).collect();
     let mut out: Vec<Vec<f32>> = vec![Vec::new(); sentences.len()];
@@ -90,20 +120,24 @@ pub fn embed_cached(
     }
     progress(cached);
     tracing::info!(total = sentences.len(), cached, to_embed = todo.len(), "embedding sentences");
-    // Chunks, each flushed to the cache file as it completes: a run killed
-    // midway keeps what it embedded, and the next run starts from there.
-    for (c, chunk) in todo.chunks(FLUSH_EVERY).enumerate() {
-        let fresh = embedder.embed(chunk, &|n| progress(n))?;
-        for (t, v) in fresh.into_iter().take(chunk.len()).enumerate() {
-            let who = &waiting[c * FLUSH_EVERY + t];
-            for &i in &who[1..] {
+    let mut unflushed = 0;
+    embedder.embed_each(&todo, &mut |who, vectors| {
+        for (&t, v) in who.iter().zip(vectors) {
+            let inputs = &waiting[t];
+            progress(inputs.len());
+            for &i in &inputs[1..] {
                 out[i].clone_from(&v);
             }
-            cache.insert(keys[who[0]], v.clone());
-            out[who[0]] = v;
+            cache.insert(keys[inputs[0]], v.clone());
+            out[inputs[0]] = v;
         }
-        cache.flush();
-    }
-    progress(sentences.len() - cached - todo.len());
+        unflushed += who.len();
+        if unflushed >= FLUSH_EVERY {
+            cache.flush();
+            unflushed = 0;
+        }
+        Ok(())
+    })?;
+    cache.flush();
     Ok(out)
 }

@@ -69,6 +69,10 @@ pub struct Manifest {
     /// The precision the model computed in: `f32` or `bf16` (`embed.precision`
     /// in `settings` may say `auto`; this is what `auto` became).
     pub embed_precision: String,
+    /// The precision and the model-call shapes the latest batch's vectors
+    /// were computed with (`embed::Shapes`; the embedding cache keys on it).
+    #[serde(default)]
+    pub embed_numerics: String,
     /// The latest batch's input files.
     pub inputs: Vec<InputFile>,
     /// Rows of each table of the whole run.
@@ -139,6 +143,7 @@ impl Manifest {
             settings_hash: settings.hash(),
             model_sha256: embedded.model_id.clone(),
             embed_precision: embedded.precision.to_string(),
+            embed_numerics: embedded.numerics.clone(),
             inputs,
             rows,
             seconds,

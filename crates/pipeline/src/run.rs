@@ -75,7 +75,14 @@ impl RunReport {
             clustering: cluster::Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 },
             event_ids: Vec::new(),
             story_ids: Vec::new(),
-            embedded: Embedded { dim: 0, model_id: manifest.model_sha256.clone(), precision, articles: Vec::new(), leads: Vec::new() },
+            embedded: Embedded {
+                dim: 0,
+                model_id: manifest.model_sha256.clone(),
+                precision,
+                numerics: manifest.embed_numerics.clone(),
+                articles: Vec::new(),
+                leads: Vec::new(),
+            },
             manifest,
             committed: false,
         }
@@ -115,6 +122,8 @@ pub struct Embedded {
     pub model_id: String,
     /// What the model computed in (resolved: never `Auto`).
     pub precision: embed::Precision,
+    /// How: the precision and the call shapes (`Embedder::numerics`).
+    pub numerics: String,
     /// One vector per article (empty for an article with nothing to embed).
     pub articles: Vec<Vec<f32>>,
     /// Per article: its title's vector (when it has a title), then its
@@ -181,6 +190,7 @@ pub fn embed_articles(
         dim: embedder.dim(),
         model_id: embedder.model_id().to_string(),
         precision: embedder.precision(),
+        numerics: embedder.numerics(),
         articles: vectors_out,
         leads: leads_out,
     })
@@ -199,11 +209,12 @@ pub(crate) fn embed_batch(
     progress: &dyn Progress,
 ) -> Result<(Embedded, StagedParquet), PipelineError> {
     let files_model = ModelFiles::open(&opts.model_dir)?;
-    let mut embedder = RustBertEmbedder::load(&files_model, settings.embed.batch_size, opts.model_threads, settings.embed.precision)?;
-    embedder.set_batch_tokens(settings.embed.batch_tokens);
+    let precision = settings.embed.precision.resolve();
+    let shapes = settings.embed.shapes(precision, files_model.max_len);
+    let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision)?;
     let mut cache = match &opts.cache_dir {
-        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), embedder.precision(), embedder.dim())?,
-        None => EmbeddingCache::in_memory(embedder.dim(), embedder.precision()),
+        Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), &embedder.numerics(), embedder.dim())?,
+        None => EmbeddingCache::in_memory(embedder.dim(), &embedder.numerics()),
     };
     let empty = aggregate::sentence_embeddings_frame::<Vec<f32>>(&[], &[], &[], embedder.dim(), stamp)?;
     let mut sentence_part = StagedParquet::create(&dir.part_path("sentence_embeddings", stamp.batch, writer), &empty)?;
@@ -330,6 +341,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         dim: fresh_embedded.dim,
         model_id: fresh_embedded.model_id.clone(),
         precision: fresh_embedded.precision,
+        numerics: fresh_embedded.numerics.clone(),
         articles: Vec::new(),
         leads: Vec::new(),
     };

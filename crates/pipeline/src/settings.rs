@@ -27,11 +27,12 @@ impl Default for IngestSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbedSettings {
-    /// Sentences per model call (after sorting by token length).
+    /// Rows (sentences) per model call at most; 0: the default of the
+    /// precision (32 in f32, 16 in bf16). Part of what a vector is: see
+    /// `embed::Shapes`.
     pub batch_size: usize,
-    /// Padded tokens per model call at most (0: no cap). Batches of long
-    /// sentences get fewer of them, so no call pads 32 sentences to 256
-    /// tokens and the workers' shares stay even.
+    /// Padded tokens per model call (rows × the bucket's length); 0: the
+    /// default of the precision (1,024).
     pub batch_tokens: usize,
     /// Weight of the title in the article vector.
     pub title_weight: f32,
@@ -47,8 +48,8 @@ impl Default for EmbedSettings {
     fn default() -> Self {
         let w = embed::PoolWeights::default();
         Self {
-            batch_size: 32,
-            batch_tokens: 1024,
+            batch_size: 0,
+            batch_tokens: 0,
             title_weight: w.title,
             lead_weight: w.lead,
             lead_sentences: w.lead_sentences,
@@ -58,6 +59,17 @@ impl Default for EmbedSettings {
 }
 
 impl EmbedSettings {
+    /// The batch shapes for a model of `max_len` tokens computing in
+    /// `precision` (resolved): the precision's defaults, but for what is set.
+    pub fn shapes(&self, precision: embed::Precision, max_len: usize) -> embed::Shapes {
+        let d = embed::Shapes::for_precision(precision, max_len);
+        embed::Shapes {
+            tokens: if self.batch_tokens == 0 { d.tokens } else { self.batch_tokens },
+            max_rows: if self.batch_size == 0 { d.max_rows } else { self.batch_size },
+            ..d
+        }
+    }
+
     pub fn pool_weights(&self) -> embed::PoolWeights {
         embed::PoolWeights { title: self.title_weight, lead: self.lead_weight, lead_sentences: self.lead_sentences, rest: 1.0 }
     }

@@ -104,6 +104,9 @@ pub struct ShardRecord {
     pub seconds: Vec<(String, f64)>,
     pub model_id: String,
     pub dim: usize,
+    /// The precision and call shapes its vectors were computed with.
+    #[serde(default)]
+    pub numerics: String,
     pub peak_rss_mib: Option<f64>,
 }
 
@@ -392,6 +395,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
         seconds: times.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
         model_id: embedded.model_id.clone(),
         dim: embedded.dim,
+        numerics: embedded.numerics.clone(),
         peak_rss_mib: crate::manifest::peak_rss_mib(),
     };
     let bytes = serde_json::to_vec_pretty(&record).map_err(|e| json_err(&job.done_path(k), e))?;
@@ -448,7 +452,16 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
 
     let t = Instant::now();
     let (model_id, dim) = records.first().map(|r| (r.model_id.clone(), r.dim)).unwrap_or_default();
-    let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, articles: Vec::new(), leads: Vec::new() };
+    // Shards embedded on machines whose kernels need other call shapes
+    // hold vectors that differ in their last bits: said in the manifest.
+    let mut numerics: Vec<&str> = records.iter().map(|r| r.numerics.as_str()).collect();
+    numerics.sort_unstable();
+    numerics.dedup();
+    if numerics.len() > 1 {
+        tracing::warn!(?numerics, "the shards' vectors were computed with different call shapes (machines whose kernels differ)");
+    }
+    let numerics = numerics.join(" ");
+    let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, numerics, articles: Vec::new(), leads: Vec::new() };
     let mut corpus: Vec<Article> = Vec::new();
     let mut assignments = std::collections::HashMap::new();
     if previous.is_some() {

@@ -63,6 +63,7 @@ impl Corpus {
             dim: self.embedded.dim,
             model_id: self.embedded.model_id.clone(),
             precision: self.embedded.precision,
+            numerics: self.embedded.numerics.clone(),
         };
         Corpus { name: format!("{} headlines", self.name), level: self.level, articles, embedded, gold: Gold { event_of: self.gold.event_of.clone() } }
     }

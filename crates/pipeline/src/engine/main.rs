@@ -165,7 +165,7 @@ enum Cmd {
         /// One sentence per line.
         #[arg(long)]
         sentences: PathBuf,
-        /// Sentences per batch (default: the settings' embed.batch_size).
+        /// Rows per model call at most (default: the settings' embed.batch_size).
         #[arg(long)]
         batch: Option<usize>,
         /// Model worker threads (default: one per --threads core).
@@ -174,8 +174,8 @@ enum Cmd {
         /// libtorch threads per worker (default 1).
         #[arg(long, default_value_t = 1)]
         intra: usize,
-        /// Padded tokens per batch at most, 0 for no cap (default: the
-        /// settings' embed.batch_tokens).
+        /// Padded tokens per model call (default: the settings'
+        /// embed.batch_tokens).
         #[arg(long)]
         batch_tokens: Option<usize>,
         #[command(flatten)]
@@ -332,9 +332,10 @@ fn main() -> Result<()> {
             if let Some(w) = workers {
                 threads = embed::Threads { workers: w, intra };
             }
-            let embed = settings(&common)?.embed;
-            let batch = batch.unwrap_or(embed.batch_size);
-            bench_embed(&sentences, batch, batch_tokens.unwrap_or(embed.batch_tokens), threads, embed.precision, &common)
+            let mut embed = settings(&common)?.embed;
+            embed.batch_size = batch.unwrap_or(embed.batch_size);
+            embed.batch_tokens = batch_tokens.unwrap_or(embed.batch_tokens);
+            bench_embed(&sentences, &embed, threads, &common)
         }
     }
 }
@@ -589,19 +590,13 @@ pub(crate) fn write_records(path: &std::path::Path, record: Option<&std::path::P
     Ok(())
 }
 
-fn bench_embed(
-    path: &std::path::Path,
-    batch: usize,
-    batch_tokens: usize,
-    threads: embed::Threads,
-    precision: embed::Precision,
-    common: &Common,
-) -> Result<()> {
+fn bench_embed(path: &std::path::Path, settings: &pipeline::EmbedSettings, threads: embed::Threads, common: &Common) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
     let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
-    let mut e = embed::RustBertEmbedder::load_with(&files, batch, threads, precision)?;
-    e.set_batch_tokens(batch_tokens);
+    let precision = settings.precision.resolve();
+    let shapes = settings.shapes(precision, files.max_len);
+    let e = embed::RustBertEmbedder::load_with(&files, shapes, threads, precision)?;
     let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
     embed::Embedder::embed(&e, &warm, &|_| {})?;
     let t = Instant::now();
@@ -610,7 +605,7 @@ fn bench_embed(
     println!(
         "{}",
         serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs,
-            "workers": threads.workers, "intra": threads.intra, "batch": batch, "batch_tokens": batch_tokens,
+            "workers": threads.workers, "intra": threads.intra, "batch": shapes.max_rows, "batch_tokens": shapes.tokens, "shapes": e.shapes().id(),
             "precision": embed::Embedder::precision(&e).as_str()})
     );
     Ok(())

@@ -74,11 +74,9 @@ fn floats(s: &polars::prelude::Series) -> Option<Vec<Option<f64>>> {
 }
 
 /// Asserts that two runs hold the same tables but for provenance columns
-/// (rejects in any order: a job made in shards lists them by shard). Floats
-/// (vectors, and the similarities computed from them) agree to 1e-5: a
-/// sentence's vector depends in its last bits (some 2e-7) on which
-/// sentences share its model batch, and another cut of the corpus batches
-/// it with others.
+/// (rejects in any order: a job made in shards lists them by shard), bit
+/// for bit: floats too, since a sentence's vector depends on the sentence
+/// alone (embed::Shapes), never on which sentences share its model call.
 #[allow(dead_code)]
 pub fn assert_same_run(a: &std::path::Path, b: &std::path::Path) {
     let same = |name: &str, x: &polars::prelude::DataFrame, y: &polars::prelude::DataFrame| {
@@ -90,12 +88,7 @@ pub fn assert_same_run(a: &std::path::Path, b: &std::path::Path) {
                 (Some(fx), Some(fy)) => {
                     assert_eq!(fx.len(), fy.len(), "{name}.{}: values", sx.name());
                     for (i, (u, v)) in fx.iter().zip(&fy).enumerate() {
-                        let close = match (u, v) {
-                            (Some(u), Some(v)) => (u - v).abs() <= 1e-5,
-                            (None, None) => true,
-                            _ => false,
-                        };
-                        assert!(close, "{name}.{}: value {i} differs: {u:?} vs {v:?}", sx.name());
+                        assert!(u.map(f64::to_bits) == v.map(f64::to_bits), "{name}.{}: value {i} differs: {u:?} vs {v:?}", sx.name());
                     }
                 }
                 _ => assert!(sx.equals_missing(sy), "{name}.{} differs:\n{sx}\n{sy}", sx.name()),
