@@ -169,33 +169,76 @@ pub fn compare(a: &str, b: &str, threshold: f64, noise: f64) -> Result<()> {
 /// The anchor's batch size: sentence-transformers' default and ours.
 const ANCHOR_BATCH: usize = 32;
 
-/// Our embed stage against Python sentence-transformers, same sentences,
-/// model files and threads.
-pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
-    let paths = setup::ensure()?;
-    let python = setup::ensure_venv(&paths, "anchor")?;
-    let bin = build_storyline(&paths)?;
-    // The distinct sentences of GVA dev, as ingestion splits them.
-    let listed = Command::new(&bin)
+/// The anchor's sentences: the distinct sentences of GVA dev, as ingestion
+/// splits them; without ../shared, the bundled ECB+ ones (benches/data).
+fn anchor_sentences(bin: &Path, paths: &setup::Paths, limit: usize) -> Result<(String, String)> {
+    let Ok(gva) = gva() else {
+        let bundled = workspace_root().join("benches/data/ecbplus-sentences.txt");
+        println!("../shared/datasets is not here: the anchor embeds the bundled ECB+ sentences ({}) instead of GVA dev's", bundled.display());
+        let text = std::fs::read_to_string(&bundled).with_context(|| format!("cannot read {}", bundled.display()))?;
+        return Ok(("ECB+ dev (bundled)".into(), text.lines().take(limit).map(|l| format!("{l}\n")).collect()));
+    };
+    let listed = Command::new(bin)
         .env("LD_LIBRARY_PATH", &paths.torch_lib)
-        .args(["sentences", "--limit", &sentences.to_string(), "--input"])
-        .arg(gva()?)
+        .args(["sentences", "--limit", &limit.to_string(), "--input"])
+        .arg(gva)
         .output()?;
     if !listed.status.success() {
         bail!("storyline sentences failed: {}", String::from_utf8_lossy(&listed.stderr));
     }
-    let list = String::from_utf8(listed.stdout).context("storyline sentences printed invalid UTF-8")?;
+    Ok(("GVA dev".into(), String::from_utf8(listed.stdout).context("storyline sentences printed invalid UTF-8")?))
+}
+
+/// Cosines between the rows of two raw little-endian f32 files of `dim`
+/// columns: (min, median).
+fn cosines(a: &Path, b: &Path, dim: usize) -> Result<(f64, f64)> {
+    let read = |p: &Path| -> Result<Vec<f32>> {
+        Ok(std::fs::read(p)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    };
+    let (a, b) = (read(a)?, read(b)?);
+    let mut c: Vec<f64> = a
+        .chunks(dim)
+        .zip(b.chunks(dim))
+        .map(|(x, y)| {
+            let dot: f64 = x.iter().zip(y).map(|(u, v)| f64::from(*u) * f64::from(*v)).sum();
+            let n = |z: &[f32]| z.iter().map(|u| f64::from(*u).powi(2)).sum::<f64>().sqrt();
+            dot / (n(x) * n(y))
+        })
+        .collect();
+    c.sort_by(f64::total_cmp);
+    Ok((c[0], c[c.len() / 2]))
+}
+
+/// Runtimes of `xtask/setup/cpu_runtimes.py`, in the table's order.
+const RUNTIMES: &[(&str, &str)] = &[
+    ("ov-bf16", "OpenVINO, bf16"),
+    ("ov-f32", "OpenVINO, f32"),
+    ("ort-f32", "ONNX Runtime, f32"),
+    ("ort-int8-matmul", "ONNX Runtime, int8 dynamic (per-channel, MatMul)"),
+    ("ort-int8", "ONNX Runtime, int8 dynamic (defaults)"),
+];
+
+/// Our embed stage against Python sentence-transformers, OpenVINO and ONNX
+/// Runtime: same sentences, model files, threads and batch size.
+pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
+    let paths = setup::ensure()?;
+    let python = setup::ensure_venv(&paths, "anchor")?;
+    let bin = build_storyline(&paths)?;
+    let (source, list) = anchor_sentences(&bin, &paths, sentences)?;
     let n_sentences = list.lines().count();
-    let file = workspace_root().join("target/anchor-sentences.txt");
-    std::fs::create_dir_all(file.parent().context("target")?)?;
+    let work = workspace_root().join("target/anchor");
+    std::fs::create_dir_all(&work)?;
+    let file = work.join("sentences.txt");
     std::fs::write(&file, list)?;
     // Three alternating rounds, medians: this machine's neighbours make
     // single runs noisy. Ours runs with the product's settings (the default
-    // precision, `auto`, and the token cap) and, for reference, in f32;
-    // Python as users run it (f32) and in bf16 (the fair peer of ours).
+    // precision, `auto`) and, for reference, in f32; Python as users run
+    // it (f32) and in bf16 (the fair peer of ours); then the other runtimes.
     let batch = ANCHOR_BATCH.to_string();
     let threads_arg = threads.to_string();
-    let ours = |precision: &str| -> Result<Value> {
+    let f32_vectors = work.join("storyline-f32.f32");
+    let default_vectors = work.join("storyline-default.f32");
+    let ours = |precision: &str, vectors: &Path| -> Result<Value> {
         let out = Command::new(&bin)
             .env("LD_LIBRARY_PATH", &paths.torch_lib)
             .args(["bench-embed", "--batch", &batch, "--threads", &threads_arg, "--set"])
@@ -204,76 +247,103 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
             .arg(&file)
             .arg("--model")
             .arg(&paths.model)
+            .arg("--vectors")
+            .arg(vectors)
             .output()?;
         if !out.status.success() {
             bail!("storyline bench-embed failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         serde_json::from_slice(&out.stdout).context("bench-embed printed no JSON")
     };
-    let theirs = |precision: &str| -> Result<Value> {
-        let out = Command::new(&python)
-            .env("HF_HUB_OFFLINE", "1")
-            .env("TRANSFORMERS_OFFLINE", "1")
-            .arg(workspace_root().join("xtask/setup/anchor.py"))
-            .arg(&paths.model)
-            .arg(&file)
-            .arg(&threads_arg)
-            .arg(&batch)
-            .arg(precision)
-            .output()?;
+    let python_json = |args: &[&std::ffi::OsStr]| -> Result<Value> {
+        let out = Command::new(&python).env("HF_HUB_OFFLINE", "1").env("TRANSFORMERS_OFFLINE", "1").args(args).output()?;
         if !out.status.success() {
-            bail!("the Python anchor failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!("{:?} failed: {}", args.first(), String::from_utf8_lossy(&out.stderr));
         }
-        serde_json::from_slice(&out.stdout).context("anchor.py printed no JSON")
+        serde_json::from_slice(&out.stdout).context("the Python side printed no JSON")
+    };
+    let theirs = |precision: &str| -> Result<Value> {
+        let script = workspace_root().join("xtask/setup/anchor.py");
+        python_json(&[script.as_os_str(), paths.model.as_os_str(), file.as_os_str(), threads_arg.as_ref(), batch.as_ref(), precision.as_ref()])
+    };
+    let runtime = |name: &str| -> Result<Value> {
+        let script = workspace_root().join("xtask/setup/cpu_runtimes.py");
+        let onnx = paths.cache.join("anchor-onnx");
+        let args = [script.as_os_str(), paths.model.as_os_str(), file.as_os_str(), threads_arg.as_ref(), batch.as_ref(), onnx.as_os_str(), name.as_ref(), f32_vectors.as_os_str()];
+        python_json(&args)
     };
     let rate = |v: &Value| v["sentences_per_second"].as_f64().context("no sentences_per_second");
-    let (mut ours_default, mut ours_f32, mut py_f32, mut py_bf16) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut batch_tokens, mut our_precision) = (Value::Null, Value::Null);
-    for _ in 0..3 {
-        let o = ours("auto")?;
-        ours_default.push(rate(&o)?);
-        batch_tokens = o["batch_tokens"].clone();
+    // Rows: name -> rates; runtimes also their cosines to our f32 vectors.
+    let mut rates: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    let mut fidelity: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+    let mut skipped: std::collections::BTreeMap<&str, String> = Default::default();
+    let (mut our_precision, mut numerics) = (Value::Null, Value::Null);
+    for round in 0..3 {
+        let o = ours("auto", &default_vectors)?;
+        rates.entry("ours").or_default().push(rate(&o)?);
         our_precision = o["precision"].clone();
-        py_f32.push(rate(&theirs("f32")?)?);
-        ours_f32.push(rate(&ours("f32")?)?);
+        numerics = o["shapes"].clone();
+        rates.entry("py-f32").or_default().push(rate(&theirs("f32")?)?);
+        rates.entry("ours-f32").or_default().push(rate(&ours("f32", &f32_vectors)?)?);
         // Where `auto` is f32 the CPU has no bf16 instructions: PyTorch
         // emulates bf16 there (2.2 against 83 sentences/s measured on an
         // AVX2-only EPYC), which says nothing about either side.
         if our_precision.as_str() == Some("bf16") {
-            py_bf16.push(rate(&theirs("bf16")?)?);
+            rates.entry("py-bf16").or_default().push(rate(&theirs("bf16")?)?);
+        }
+        for (name, _) in RUNTIMES {
+            let v = runtime(name)?;
+            if let Some(why) = v["skipped"].as_str() {
+                skipped.insert(name, why.to_string());
+                continue;
+            }
+            rates.entry(name).or_default().push(rate(&v)?);
+            if round == 0 {
+                fidelity.insert(name, (v["cosine_min"].as_f64().unwrap_or(f64::NAN), v["cosine_median"].as_f64().unwrap_or(f64::NAN)));
+            }
         }
     }
-    if py_bf16.is_empty() {
-        println!("Python bf16 not run: this CPU has no bf16 instructions (storyline's auto precision is f32 here)");
-        py_bf16.push(f64::NAN);
-    }
+    let dim = std::fs::metadata(&f32_vectors)?.len() as usize / 4 / n_sentences.max(1);
+    fidelity.insert("ours", cosines(&default_vectors, &f32_vectors, dim)?);
     let median = |v: &[f64]| {
         let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (o, o32, p32, p16) = (median(&ours_default), median(&ours_f32), median(&py_f32), median(&py_bf16));
-    println!("{n_sentences} unique GVA dev sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 alternating runs, {}", machine());
-    println!("{:<44} {:>10} {:>9} {:>9}", "", "sent/s", "vs py f32", "vs py bf16");
-    let row = |name: String, r: f64| println!("{name:<44} {r:>10.1} {:>8.2}x {:>8.2}x", r / p32, r / p16);
-    row(format!("storyline, default ({}, <= {batch_tokens} tokens a batch)", our_precision.as_str().unwrap_or("?")), o);
-    row("storyline, embed.precision=f32".into(), o32);
-    row("sentence-transformers (Python), f32".into(), p32);
-    row("sentence-transformers (Python), bf16".into(), p16);
+    let medians: std::collections::BTreeMap<&str, f64> = rates.iter().map(|(k, v)| (*k, median(v))).collect();
+    let (ours_rate, p32) = (medians["ours"], medians["py-f32"]);
+    println!("{n_sentences} unique {source} sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 alternating runs, {}", machine());
+    println!("{:<52} {:>9} {:>9} {:>9} {:>17}", "", "sent/s", "vs ours", "vs py f32", "cosine to our f32");
+    let mut table = Vec::new();
+    let mut names: Vec<(&str, String)> = vec![
+        ("ours", format!("storyline, default ({}, {})", our_precision.as_str().unwrap_or("?"), numerics.as_str().unwrap_or("?"))),
+        ("ours-f32", "storyline, embed.precision=f32".into()),
+        ("py-f32", "sentence-transformers (Python), f32".into()),
+        ("py-bf16", "sentence-transformers (Python), bf16".into()),
+    ];
+    names.extend(RUNTIMES.iter().map(|(k, n)| (*k, n.to_string())));
+    for (key, name) in &names {
+        let Some(&r) = medians.get(key) else {
+            let why = skipped.get(key).cloned().unwrap_or_else(|| "this CPU has no bf16 instructions (storyline's auto precision is f32 here)".into());
+            println!("{name:<52} not run: {why}");
+            table.push(json!({"row": key, "name": name, "skipped": why}));
+            continue;
+        };
+        let cos = fidelity.get(key).map_or(String::new(), |(min, med)| format!("min {min:.5}, median {med:.5}"));
+        println!("{name:<52} {r:>9.1} {:>8.2}x {:>8.2}x {cos:>17}", r / ours_rate, r / p32);
+        table.push(json!({"row": key, "name": name, "sentences_per_s": rates[key], "median": r, "cosine_to_storyline_f32": fidelity.get(key)}));
+    }
     append_record(&results_file().with_file_name("anchor.jsonl"), &json!({
         "git_revision": git_revision(),
         "time": chrono_like_now(),
         "machine": machine(),
         "threads": threads,
         "batch": ANCHOR_BATCH,
-        "storyline_batch_tokens": batch_tokens,
-        "storyline_precision": our_precision,
         "sentences": n_sentences,
-        "storyline_sentences_per_s": ours_default,
-        "storyline_f32_sentences_per_s": ours_f32,
-        "python_sentences_per_s": py_f32,
-        "python_bf16_sentences_per_s": py_bf16,
-        "ratio_of_medians": o / p32,
-        "ratio_to_python_bf16": o / p16,
+        "source": source,
+        "storyline_precision": our_precision,
+        "storyline_numerics": numerics,
+        "rows": table,
+        "ratio_of_medians": ours_rate / p32,
     }))
 }

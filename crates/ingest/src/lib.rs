@@ -35,7 +35,7 @@ pub use date::{parse_date_text, DateSource};
 pub use dedup::{simhash, NearDuplicates};
 pub use meta::Metadata;
 pub use discover::{discover, Discovered, STDIN};
-pub use read::{read_file, Compression, FileRead, InputFormat, RawDoc, Source};
+pub use read::{read_file, read_file_with, Compression, FileRead, InputFormat, RawDoc, Source};
 pub use sentences::{sentence_spans, split_sentences};
 pub use furniture::Furniture;
 pub use trace::{Prior, Trace};
@@ -187,11 +187,14 @@ pub struct IngestOptions {
     pub duplicate_max_distance: u32,
     /// Articles shorter than this many words are never marked as duplicates.
     pub duplicate_min_words: usize,
+    /// No input record (a line, a CSV or WARC record, an article file) is
+    /// held past this many bytes: a longer one is a reject, read past.
+    pub max_record_bytes: u64,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        Self { furniture_min_articles: 3, duplicate_max_distance: 3, duplicate_min_words: 20 }
+        Self { furniture_min_articles: 3, duplicate_max_distance: 3, duplicate_min_words: 20, max_record_bytes: 64_000_000 }
     }
 }
 
@@ -230,7 +233,7 @@ pub fn ingest_found_onto(found: Discovered, opts: &IngestOptions, prior: &Prior,
     let started = std::time::Instant::now();
     let mut rejects = found.rejects;
     let pieces: Vec<shard::Piece> = found.files.iter().map(|f| shard::Piece::File { path: f.clone() }).collect();
-    let read = shard::read_pieces(&pieces, progress);
+    let read = shard::read_pieces(&pieces, opts.max_record_bytes, progress);
     let (docs, bytes, skipped_records) = (read.docs, read.bytes, read.skipped_records);
     rejects.extend(read.rejects);
     tracing::debug!(files = found.files.len(), documents = docs.len(), bytes, seconds = started.elapsed().as_secs_f64(), "read");

@@ -149,13 +149,20 @@ pub struct FileRead {
 /// input are streamed: a corrupt or truncated stream is a reject naming the
 /// record and byte where it broke, and the records before it are kept.
 pub fn read_file(path: &Path) -> FileRead {
+    read_file_with(path, crate::IngestOptions::default().max_record_bytes)
+}
+
+/// As [`read_file`], holding no record (a line, a CSV record, a WARC
+/// record, a whole-file article) of more than `cap` bytes: a longer one is
+/// a reject naming it and its size, and the records after it are read.
+pub fn read_file_with(path: &Path, cap: u64) -> FileRead {
     let fail = |reason: String, bytes: u64| FileRead { rejects: vec![reject(path, None, None, &reason)], bytes, ..FileRead::default() };
     let Some(source) = Source::of(path) else {
         return fail("not an article format".into(), 0);
     };
     if path.as_os_str() == crate::discover::STDIN {
         let mut input = crate::stream::Counted::new(std::io::stdin().lock());
-        let (docs, rejects) = crate::stream::read_jsonl(path, "standard input", &mut input);
+        let (docs, rejects) = crate::stream::read_jsonl(path, "standard input", &mut input, cap);
         return FileRead { docs, rejects, bytes: input.consumed(), skipped_records: 0 };
     }
     let file = match std::fs::File::open(path) {
@@ -163,12 +170,16 @@ pub fn read_file(path: &Path) -> FileRead {
         Err(e) => return fail(format!("cannot read file: {e}"), 0),
     };
     let bytes = file.metadata().map_or(0, |m| m.len());
+    let whole_file_article = matches!(source.format, InputFormat::Txt | InputFormat::Html);
+    if source.compression == Compression::None && whole_file_article && bytes > cap {
+        return FileRead { rejects: vec![crate::stream::too_long(path, None, "the article file", bytes, cap)], bytes, ..FileRead::default() };
+    }
     if source.compression == Compression::None && source.format != InputFormat::Warc {
         let mut all = Vec::new();
         if let Err(e) = std::io::Read::read_to_end(&mut { file }, &mut all) {
             return fail(format!("cannot read file: {e}"), bytes);
         }
-        let (docs, rejects) = read_bytes(path, source.format, &all);
+        let (docs, rejects) = read_bytes(path, source.format, &all, cap);
         return FileRead { docs, rejects, bytes, skipped_records: 0 };
     }
     let what = source.compression.name();
@@ -177,16 +188,24 @@ pub fn read_file(path: &Path) -> FileRead {
         Err(e) => return fail(format!("cannot open {what} stream: {e}"), bytes),
     };
     let (docs, rejects) = match source.format {
-        InputFormat::Jsonl => crate::stream::read_jsonl(path, what, &mut input),
-        InputFormat::Csv => read_csv(path, &mut input),
+        InputFormat::Jsonl => crate::stream::read_jsonl(path, what, &mut input, cap),
+        InputFormat::Csv => {
+            let mark = std::cell::Cell::new(0);
+            read_csv(path, crate::stream::CsvGuard::new(&mut input, cap, &mark), cap, Some(&mark))
+        }
         InputFormat::Warc => {
-            let w = crate::warc::read_warc(path, &mut input);
+            let w = crate::warc::read_warc(path, &mut input, cap);
             return FileRead { docs: w.docs, rejects: w.rejects, bytes, skipped_records: w.skipped };
         }
         InputFormat::Txt | InputFormat::Html => {
             let mut all = Vec::new();
-            match std::io::Read::read_to_end(&mut input, &mut all) {
-                Ok(_) => read_bytes(path, source.format, &all),
+            match std::io::Read::read_to_end(&mut std::io::Read::take(&mut input, cap + 1), &mut all) {
+                Ok(_) if all.len() as u64 > cap => {
+                    // Count the rest without holding it, for the size.
+                    let rest = std::io::copy(&mut input, &mut std::io::sink()).unwrap_or(0);
+                    (Vec::new(), vec![crate::stream::too_long(path, None, "the article file", all.len() as u64 + rest, cap)])
+                }
+                Ok(_) => read_bytes(path, source.format, &all, cap),
                 Err(e) => return fail(format!("corrupt or truncated {what} data after {} bytes: {e}", input.consumed()), bytes),
             }
         }
@@ -197,7 +216,7 @@ pub fn read_file(path: &Path) -> FileRead {
 /// Reads the lines of a plain JSONL file that start at byte `start` (line
 /// `first_line`) and end at byte `end` (a line's end): a shard of a large
 /// file. Records are numbered as in the whole file.
-pub fn read_jsonl_lines(path: &Path, first_line: u64, start: u64, end: u64) -> FileRead {
+pub fn read_jsonl_lines(path: &Path, first_line: u64, start: u64, end: u64, cap: u64) -> FileRead {
     use std::io::{Read, Seek};
     let fail = |reason: String| FileRead { rejects: vec![reject(path, Some(first_line), None, &reason)], ..FileRead::default() };
     let mut file = match std::fs::File::open(path) {
@@ -208,12 +227,12 @@ pub fn read_jsonl_lines(path: &Path, first_line: u64, start: u64, end: u64) -> F
     if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).and_then(|_| file.take(end.saturating_sub(start)).read_to_end(&mut bytes)) {
         return fail(format!("cannot read lines from byte {start}: {e}"));
     }
-    let (docs, rejects) = read_jsonl(path, &bytes, first_line);
+    let (docs, rejects) = read_jsonl(path, &bytes, first_line, cap);
     FileRead { docs, rejects, bytes: bytes.len() as u64, skipped_records: 0 }
 }
 
 /// The documents of a whole file's (decompressed) bytes.
-fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8]) -> (Vec<RawDoc>, Vec<Reject>) {
+fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8], cap: u64) -> (Vec<RawDoc>, Vec<Reject>) {
     match format {
         InputFormat::Txt | InputFormat::Html => match single_text(path, bytes) {
             Ok(text) => {
@@ -225,10 +244,10 @@ fn read_bytes(path: &Path, format: InputFormat, bytes: &[u8]) -> (Vec<RawDoc>, V
             }
             Err(r) => (Vec::new(), vec![r]),
         },
-        InputFormat::Jsonl => read_jsonl(path, bytes, 1),
-        InputFormat::Csv => read_csv(path, bytes),
+        InputFormat::Jsonl => read_jsonl(path, bytes, 1, cap),
+        InputFormat::Csv => read_csv(path, bytes, cap, None),
         InputFormat::Warc => {
-            let w = crate::warc::read_warc(path, &mut { bytes });
+            let w = crate::warc::read_warc(path, &mut { bytes }, cap);
             (w.docs, w.rejects)
         }
     }
@@ -346,15 +365,23 @@ fn trimmed(mut s: String) -> String {
 
 /// The records of JSONL bytes whose first line is line `first_line` of
 /// `path` (1 for a whole file).
-fn read_jsonl(path: &Path, bytes: &[u8], first_line: u64) -> (Vec<RawDoc>, Vec<Reject>) {
+fn read_jsonl(path: &Path, bytes: &[u8], first_line: u64, cap: u64) -> (Vec<RawDoc>, Vec<Reject>) {
     let bytes = if first_line == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
+    let mut rejects = Vec::new();
     // Records are independent: parsed in parallel, kept in file order.
     let lines: Vec<(u64, &[u8])> = crate::text::pieces(bytes, b'\n')
         .enumerate()
         .map(|(i, line)| (i as u64 + first_line, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .filter(|(n, line)| {
+            let over = line.len() as u64 > cap;
+            if over {
+                rejects.push(crate::stream::too_long(path, Some(*n), &format!("line {n}"), line.len() as u64, cap));
+            }
+            !over
+        })
         .collect();
-    let (mut docs, mut rejects) = (Vec::with_capacity(lines.len()), Vec::new());
+    let mut docs = Vec::with_capacity(lines.len());
     parse_jsonl_lines(path, &lines, &mut docs, &mut rejects);
     (docs, rejects)
 }
@@ -518,7 +545,9 @@ impl<'de> serde::Deserialize<'de> for JsonField {
     }
 }
 
-fn read_csv(path: &Path, input: impl std::io::Read) -> (Vec<RawDoc>, Vec<Reject>) {
+/// The records of a CSV file; `mark` (a stream's [`crate::stream::CsvGuard`])
+/// learns where each record starts, and a record over `cap` bytes is a reject.
+fn read_csv(path: &Path, input: impl std::io::Read, cap: u64, mark: Option<&std::cell::Cell<u64>>) -> (Vec<RawDoc>, Vec<Reject>) {
     use std::io::BufRead;
     let mut docs = Vec::new();
     let mut rejects = Vec::new();
@@ -547,8 +576,15 @@ fn read_csv(path: &Path, input: impl std::io::Read) -> (Vec<RawDoc>, Vec<Reject>
             Err(e) => {
                 let line = e.position().map(|p| p.line());
                 if let csv::ErrorKind::Io(io) = e.kind() {
-                    // The stream itself broke (a truncated archive): what
-                    // was read before stays.
+                    // A record over the cap (its end can only be found by
+                    // parsing it, so the file ends there), or the stream
+                    // itself broke (a truncated archive): what was read
+                    // before stays.
+                    if io.kind() == std::io::ErrorKind::FileTooLarge {
+                        let n = line.unwrap_or(rdr.position().line());
+                        rejects.push(reject(path, Some(n), None, &format!("{io}; the records after it are not read (a CSV record ends where its parse does)")));
+                        break;
+                    }
                     let at = rdr.position().byte();
                     rejects.push(reject(path, line, None, &format!("corrupt or truncated data after {at} bytes: {io}")));
                     break;
@@ -558,6 +594,14 @@ fn read_csv(path: &Path, input: impl std::io::Read) -> (Vec<RawDoc>, Vec<Reject>
             }
         };
         let line = rec.position().map_or(0, |p| p.line());
+        if let (Some(m), Some(p)) = (mark, rec.position()) {
+            m.set(p.byte());
+        }
+        let size = rec.as_slice().len() as u64;
+        if size > cap {
+            rejects.push(crate::stream::too_long(path, Some(line), &format!("the CSV record at line {line}"), size, cap));
+            continue;
+        }
         if rec.len() != width {
             rejects.push(reject(
                 path,
@@ -595,7 +639,7 @@ mod tests {
     use super::*;
 
     fn read(lines: &[&str]) -> (Vec<RawDoc>, Vec<String>) {
-        let (docs, rejects) = read_jsonl(Path::new("t.jsonl"), lines.join("\n").as_bytes(), 1);
+        let (docs, rejects) = read_jsonl(Path::new("t.jsonl"), lines.join("\n").as_bytes(), 1, u64::MAX);
         (docs, rejects.iter().map(ToString::to_string).collect())
     }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::read::{read_file, read_jsonl_lines, Compression, FileRead, InputFormat, Source};
+use crate::read::{read_file_with, read_jsonl_lines, Compression, FileRead, InputFormat, Source};
 use crate::{Furniture, IngestOptions, Ingested, NearDuplicates, Prior, Trace};
 
 /// A piece of the input: a whole file, or the lines of a plain JSONL file
@@ -35,10 +35,10 @@ pub enum Piece {
 }
 
 impl Piece {
-    fn read(&self) -> FileRead {
+    fn read(&self, cap: u64) -> FileRead {
         match self {
-            Self::File { path } => read_file(path),
-            Self::Lines { path, first_line, start, end } => read_jsonl_lines(path, *first_line, *start, *end),
+            Self::File { path } => read_file_with(path, cap),
+            Self::Lines { path, first_line, start, end } => read_jsonl_lines(path, *first_line, *start, *end, cap),
         }
     }
 }
@@ -108,11 +108,11 @@ fn line_ranges(path: &Path, shard_bytes: u64) -> std::io::Result<Vec<Piece>> {
 }
 
 /// Reads pieces in parallel, their documents and rejects in order.
-pub(crate) fn read_pieces(pieces: &[Piece], progress: &(dyn Fn(usize) + Sync)) -> FileRead {
+pub(crate) fn read_pieces(pieces: &[Piece], cap: u64, progress: &(dyn Fn(usize) + Sync)) -> FileRead {
     let reads: Vec<FileRead> = pieces
         .par_iter()
         .map(|p| {
-            let r = p.read();
+            let r = p.read(cap);
             progress(r.docs.len());
             r
         })
@@ -129,8 +129,8 @@ pub(crate) fn read_pieces(pieces: &[Piece], progress: &(dyn Fn(usize) + Sync)) -
 
 /// The first map: a shard's votes for site furniture, as traces without
 /// SimHashes (records an earlier batch holds left out, as ingestion does).
-pub fn votes(pieces: &[Piece], prior: &Prior) -> Vec<Trace> {
-    let (staged, _, _) = crate::stage(read_pieces(pieces, &|_| {}).docs, prior);
+pub fn votes(pieces: &[Piece], opts: &IngestOptions, prior: &Prior) -> Vec<Trace> {
+    let (staged, _, _) = crate::stage(read_pieces(pieces, opts.max_record_bytes, &|_| {}).docs, prior);
     staged.iter().map(crate::furniture::Staged::votes_trace).collect()
 }
 
@@ -190,7 +190,7 @@ pub fn ingest_shard(
     furniture: &Furniture,
     duplicates: Option<&Duplicates>,
 ) -> Ingested {
-    let read = read_pieces(pieces, &|_| {});
+    let read = read_pieces(pieces, opts.max_record_bytes, &|_| {});
     let shard = ShardOf {
         furniture,
         taken: duplicates.and_then(|d| d.taken.get(index)).map_or(&[], Vec::as_slice),
@@ -237,7 +237,7 @@ mod tests {
         let shards = plan(std::slice::from_ref(&path), 700);
         assert!(shards.len() >= 4, "{shards:?}");
         let prior = Prior::default();
-        let votes: Vec<Trace> = shards.iter().flat_map(|s| votes(s, &prior)).collect();
+        let votes: Vec<Trace> = shards.iter().flat_map(|s| votes(s, &IngestOptions::default(), &prior)).collect();
         let furniture = Furniture::decide_traces(votes.iter(), opts.furniture_min_articles);
         assert_eq!(furniture.outlets(), 2);
         let traces: Vec<Vec<Trace>> =

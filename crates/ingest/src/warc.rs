@@ -26,6 +26,14 @@ struct Record {
     block: Vec<u8>,
 }
 
+/// What the next record of a file is.
+enum Next {
+    End,
+    Record(Record),
+    /// A record whose block is longer than the cap, read past: its length.
+    TooLong(u64),
+}
+
 /// The value of header `name` (lowercase), the first when repeated.
 fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -51,12 +59,12 @@ fn read_headers(r: &mut impl BufRead) -> std::io::Result<Headers> {
 }
 
 /// The next record, `None` at the end of the file.
-fn next_record(r: &mut impl BufRead) -> Result<Option<Record>, String> {
+fn next_record(r: &mut impl BufRead, cap: u64) -> Result<Next, String> {
     // Skip the blank lines between records, up to the version line.
     loop {
         let mut line = Vec::new();
         match r.read_until(b'\n', &mut line) {
-            Ok(0) => return Ok(None),
+            Ok(0) => return Ok(Next::End),
             Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(_) if line.starts_with(b"WARC/") => break,
             Ok(_) => return Err(format!("expected a WARC version line, found {:?}", String::from_utf8_lossy(&line[..line.len().min(40)]))),
@@ -65,12 +73,19 @@ fn next_record(r: &mut impl BufRead) -> Result<Option<Record>, String> {
     }
     let headers = read_headers(r).map_err(|e| e.to_string())?;
     let len: u64 = header(&headers, "content-length").and_then(|v| v.parse().ok()).ok_or("record without a valid Content-Length")?;
+    if len > cap {
+        let got = std::io::copy(&mut r.take(len), &mut std::io::sink()).map_err(|e| e.to_string())?;
+        if got < len {
+            return Err(format!("record cut short: {got} of {len} bytes"));
+        }
+        return Ok(Next::TooLong(len));
+    }
     let mut block = Vec::new();
     let got = r.take(len).read_to_end(&mut block).map_err(|e| e.to_string())?;
     if (got as u64) < len {
         return Err(format!("record cut short: {got} of {len} bytes"));
     }
-    Ok(Some(Record { headers, block }))
+    Ok(Next::Record(Record { headers, block }))
 }
 
 /// Header names (lowercased) and values.
@@ -127,15 +142,19 @@ fn html_page(rec: &Record) -> Option<String> {
 
 /// Reads every record of a WARC stream. A broken record ends the file with a
 /// reject naming it; the records before it are kept.
-pub(crate) fn read_warc(path: &Path, input: &mut impl Read) -> WarcRead {
+pub(crate) fn read_warc(path: &Path, input: &mut impl Read, cap: u64) -> WarcRead {
     let mut out = WarcRead::default();
     let mut r = BufReader::new(input);
     let mut n = 0u64;
     loop {
         n += 1;
-        let rec = match next_record(&mut r) {
-            Ok(Some(rec)) => rec,
-            Ok(None) => break,
+        let rec = match next_record(&mut r, cap) {
+            Ok(Next::Record(rec)) => rec,
+            Ok(Next::End) => break,
+            Ok(Next::TooLong(len)) => {
+                out.rejects.push(crate::stream::too_long(path, Some(n), &format!("WARC record {n}"), len, cap));
+                continue;
+            }
             Err(e) => {
                 out.rejects.push(reject(path, Some(n), None, &format!("broken WARC record {n}: {e}; the records before it were read")));
                 break;
@@ -194,7 +213,7 @@ mod tests {
             record("response", "https://news.example/old", "2021-12-31T10:00:03Z", "HTTP/1.1 301 Moved\r\nContent-Type: text/html\r\nLocation: /a\r\n\r\n<a href=/a>moved</a>"),
         ]
         .concat();
-        let got = read_warc(Path::new("crawl.warc"), &mut warc.as_bytes());
+        let got = read_warc(Path::new("crawl.warc"), &mut warc.as_bytes(), u64::MAX);
         assert!(got.rejects.is_empty(), "{:?}", got.rejects);
         assert_eq!(got.skipped, 4);
         assert_eq!(got.docs.len(), 1);
@@ -209,7 +228,7 @@ mod tests {
     fn a_cut_record_keeps_the_ones_before() {
         let whole = record("response", "https://news.example/a", "2021-12-31T10:00:01Z", &page(ARTICLE));
         let warc = format!("{whole}{}", &whole[..whole.len() / 2]);
-        let got = read_warc(Path::new("crawl.warc"), &mut warc.as_bytes());
+        let got = read_warc(Path::new("crawl.warc"), &mut warc.as_bytes(), u64::MAX);
         assert_eq!(got.docs.len(), 1);
         assert_eq!(got.rejects.len(), 1);
         assert!(got.rejects[0].to_string().starts_with("crawl.warc:2: broken WARC record 2: record cut short"), "{}", got.rejects[0]);

@@ -162,3 +162,78 @@ fn folders_as_they_are_on_disk() {
     let links: Vec<&Path> = out.warnings.iter().filter(|w| w.message.starts_with("folder already visited")).map(|w| w.origin.file.as_path()).collect();
     assert_eq!(links.len(), 2, "one warning per link to a folder seen before: {links:?}");
 }
+
+/// Peak resident memory of this test's process (nextest runs each test in a
+/// process of its own), in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// A gzip stream of `before`, then one line of `n` bytes of `x` with no
+/// newline inside, then `after`: compressed on the fly, so the huge line is
+/// never in memory here either.
+fn gzip_with_huge_line(before: &str, n: usize, after: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(before.as_bytes()).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..n / chunk.len() {
+        e.write_all(&chunk).unwrap();
+    }
+    e.write_all(b"\n").unwrap();
+    e.write_all(after.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn a_record_over_the_cap_is_read_past_with_bounded_memory() {
+    let d = tempfile::tempdir().unwrap();
+    // 400 MB on one line (400 KB compressed), the cap at 8 MB.
+    let huge = 400 << 20;
+    std::fs::write(d.path().join("dump.jsonl.gz"), gzip_with_huge_line(&jsonl("before", 2), huge, &jsonl("after", 3))).unwrap();
+    let opts = IngestOptions { max_record_bytes: 8_000_000, ..IngestOptions::default() };
+    let start = peak_rss();
+    let out = ingest_paths(&[d.path().to_path_buf()], &opts);
+    let grew = peak_rss().saturating_sub(start);
+    assert!(grew < 100 << 20, "reading past a 400 MB line took {} MB", grew >> 20);
+    assert_eq!(ids(&out), ["after-0", "after-1", "after-2", "before-0", "before-1"], "the records on both sides are read");
+    assert_eq!(out.rejects.len(), 1, "{:?}", out.rejects);
+    let r = out.rejects[0].to_string();
+    assert!(r.contains("dump.jsonl.gz") && r.contains("line 3") && r.contains("419.4 MB") && r.contains("max_record_mb (8 MB)"), "{r}");
+}
+
+#[test]
+fn every_kind_of_record_has_the_cap() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |name: &str, bytes: &[u8]| std::fs::write(d.path().join(name), bytes).unwrap();
+    let long = "y".repeat(3_000);
+    let line = |id: &str, text: &str| serde_json::json!({"id": id, "title": "Fire", "text": text}).to_string() + "\n";
+    // A plain JSONL file (read whole) and a JSONL shard piece.
+    w("plain.jsonl", format!("{}{}{}", line("p-0", "A fire broke out on Elm Street on Friday."), line("p-long", &long), jsonl("q", 1)).as_bytes());
+    // A CSV stream (a record far over the cap would end the file there: its
+    // end is where its parse is; this one is read and refused).
+    let csv = format!("id,title,text\nc-0,Fire,\"A fire on Elm Street.\"\nc-long,Fire,\"{long}\"\nc-2,Fire,\"Another fire.\"\n");
+    w("a.csv.gz", &gzip(csv.as_bytes()));
+    // A WARC crawl: the long record is skipped, the next one read.
+    let page = |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>Fire</title></head><body><p>{body}</p></body></html>");
+    let record = |uri: &str, block: &str| format!("WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\nWARC-Date: 2016-05-01T00:00:00Z\r\nContent-Length: {}\r\n\r\n{block}\r\n\r\n", block.len());
+    let warc = record("http://a/1", &page(&long)) + &record("http://a/2", &page("Police said a fire broke out at a warehouse on Elm Street on Friday night, hurting two people."));
+    w("crawl.warc", warc.as_bytes());
+    // A .txt article file over the cap.
+    w("big.txt", long.as_bytes());
+    let opts = IngestOptions { max_record_bytes: 2_000, ..IngestOptions::default() };
+    let out = ingest_paths(&[d.path().to_path_buf()], &opts);
+    let rejects: Vec<String> = out.rejects.iter().map(ToString::to_string).collect();
+    let has = |file: &str, what: &str| rejects.iter().any(|r| r.contains(file) && r.contains(what) && r.contains("max_record_mb"));
+    assert!(has("plain.jsonl", "line 2"), "{rejects:#?}");
+    assert!(has("a.csv.gz", "CSV record"), "{rejects:#?}");
+    assert!(has("crawl.warc", "WARC record 1"), "{rejects:#?}");
+    assert!(has("big.txt", "the article file is 0.0 MB"), "{rejects:#?}");
+    let got = ids(&out);
+    for id in ["p-0", "q-0", "c-0"] {
+        assert!(got.iter().any(|g| g == id), "{id} missing from {got:?}");
+    }
+    assert!(out.articles.iter().any(|a| a.url.as_deref() == Some("http://a/2")), "the WARC record after the long one");
+    assert!(!got.iter().any(|g| g.ends_with("long")));
+}

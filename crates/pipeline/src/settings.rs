@@ -15,12 +15,20 @@ pub struct IngestSettings {
     pub furniture_min_articles: usize,
     /// SimHash bits that may differ between near-duplicates (at most 3).
     pub duplicate_max_distance: u32,
+    /// No input record (a JSONL line, a CSV or WARC record, a .txt or
+    /// .html file) is held past this many MB (10^6 bytes): a longer one is
+    /// a reject naming it and its size, read past without being held.
+    pub max_record_mb: f64,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
         let d = ingest::IngestOptions::default();
-        Self { furniture_min_articles: d.furniture_min_articles, duplicate_max_distance: d.duplicate_max_distance }
+        Self {
+            furniture_min_articles: d.furniture_min_articles,
+            duplicate_max_distance: d.duplicate_max_distance,
+            max_record_mb: d.max_record_bytes as f64 / 1e6,
+        }
     }
 }
 
@@ -103,6 +111,7 @@ impl Settings {
         ingest::IngestOptions {
             furniture_min_articles: self.ingest.furniture_min_articles,
             duplicate_max_distance: self.ingest.duplicate_max_distance,
+            max_record_bytes: (self.ingest.max_record_mb.max(0.0) * 1e6) as u64,
             ..Default::default()
         }
     }

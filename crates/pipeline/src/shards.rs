@@ -265,7 +265,7 @@ pub fn votes(out: &Path, k: usize) -> Result<(), PipelineError> {
     if path.is_file() {
         return Ok(());
     }
-    let traces = ingest::shard::votes(pieces, &prior(&job, &plan)?);
+    let traces = ingest::shard::votes(pieces, &plan.settings().ingest_options(), &prior(&job, &plan)?);
     let mut df = aggregate::traces_frame(&traces, &stamp(&plan))?;
     Ok(aggregate::write_parquet(&path, &mut df)?)
 }

@@ -178,6 +178,10 @@ enum Cmd {
         /// embed.batch_tokens).
         #[arg(long)]
         batch_tokens: Option<usize>,
+        /// Also write the vectors here: raw little-endian f32, one row per
+        /// sentence, in input order.
+        #[arg(long)]
+        vectors: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -327,7 +331,7 @@ fn main() -> Result<()> {
             }
             std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()).context("cannot write to standard output")
         }
-        Cmd::BenchEmbed { sentences, batch, workers, intra, batch_tokens, common } => {
+        Cmd::BenchEmbed { sentences, batch, workers, intra, batch_tokens, vectors, common } => {
             let mut threads = embed::Threads::for_cores(common.threads.unwrap_or(0));
             if let Some(w) = workers {
                 threads = embed::Threads { workers: w, intra };
@@ -335,7 +339,7 @@ fn main() -> Result<()> {
             let mut embed = settings(&common)?.embed;
             embed.batch_size = batch.unwrap_or(embed.batch_size);
             embed.batch_tokens = batch_tokens.unwrap_or(embed.batch_tokens);
-            bench_embed(&sentences, &embed, threads, &common)
+            bench_embed(&sentences, &embed, threads, vectors.as_deref(), &common)
         }
     }
 }
@@ -590,7 +594,13 @@ pub(crate) fn write_records(path: &std::path::Path, record: Option<&std::path::P
     Ok(())
 }
 
-fn bench_embed(path: &std::path::Path, settings: &pipeline::EmbedSettings, threads: embed::Threads, common: &Common) -> Result<()> {
+fn bench_embed(
+    path: &std::path::Path,
+    settings: &pipeline::EmbedSettings,
+    threads: embed::Threads,
+    vectors_out: Option<&std::path::Path>,
+    common: &Common,
+) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
     let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
@@ -600,8 +610,12 @@ fn bench_embed(path: &std::path::Path, settings: &pipeline::EmbedSettings, threa
     let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
     embed::Embedder::embed(&e, &warm, &|_| {})?;
     let t = Instant::now();
-    embed::Embedder::embed(&e, &sentences, &|_| {})?;
+    let vectors = embed::Embedder::embed(&e, &sentences, &|_| {})?;
     let secs = t.elapsed().as_secs_f64();
+    if let Some(p) = vectors_out {
+        let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+        aggregate::write_atomic(p, |f| std::io::Write::write_all(f, &bytes))?;
+    }
     println!(
         "{}",
         serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs,
