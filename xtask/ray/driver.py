@@ -47,6 +47,7 @@ def parse():
     p.add_argument("--set", action="append", default=[], help="SECTION.KEY=VALUE (repeatable)")
     p.add_argument("--max-retries", type=int, default=3, help="times Ray runs a task again after its worker died")
     p.add_argument("--report", help="write the job's timings here (JSON)")
+    p.add_argument("--wait", action="store_true", help="when another command is writing --out, wait for it (plan and finish take the run's lock)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args()
 
@@ -128,10 +129,28 @@ class Job:
         self.report["phases"][step] = {"seconds": time.time() - started, "shards": total, "tasks": tasks}
 
 
+def local_cluster(cpus):
+    """A Ray cluster for this run alone, listening on loopback only.
+
+    Ray's servers (GCS, raylet, object manager, workers, the runtime-env
+    agent) bind to the node's IP, but Ray replaces a loopback node IP by the
+    machine's external one (`resolve_ip_for_localhost`), so a local cluster
+    would listen on every interface the machine routes from. Keeping
+    127.0.0.1 keeps every socket on loopback; the dashboard (a web server)
+    is not started. tests/ray.rs checks each socket the job opens. (Ray is
+    pinned, xtask/setup/python-ray.txt: the private function is checked by
+    that test whenever the pin moves.)"""
+    import ray._private.services as services
+
+    services.resolve_ip_for_localhost = lambda host: host
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+
+
 def main():
     args = parse()
     job = Job(args)
-    plan = ["plan", "--shard-mb", str(args.shard_mb), "--quiet"] + (["--add"] if args.add else [])
+    wait = ["--wait"] if args.wait else []
+    plan = ["plan", "--shard-mb", str(args.shard_mb), "--quiet"] + (["--add"] if args.add else []) + wait
     for i in args.input:
         plan += ["--input", i]
     if args.config:
@@ -147,7 +166,7 @@ def main():
     if args.address:
         ray.init(address=args.address, log_to_driver=False)
     else:
-        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+        local_cluster(args.cpus)
     job.report["ray_init_seconds"] = time.time() - started
     job.report["cluster_cpus"] = ray.cluster_resources().get("CPU", 0)
     job.map("votes", status["votes"])
@@ -164,7 +183,7 @@ def main():
             done = json.load(f)
         shards.append({"shard": k, "articles": done["articles"], "seconds": dict(done["seconds"])})
     job.report["shards"] = shards
-    finish = ["finish"] + (["--quiet"] if args.quiet else [])
+    finish = ["finish"] + (["--quiet"] if args.quiet else []) + wait
     job.here(*finish, show=True)
     job.report["seconds"] = time.time() - started
     if args.report:

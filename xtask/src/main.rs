@@ -70,6 +70,10 @@ enum Cmd {
         /// Write the job's timings (per phase and task) to this JSON file.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// When another command is writing --out, wait for it (the plan and
+        /// finish steps take the run's writer lock).
+        #[arg(long)]
+        wait: bool,
     },
     /// Score the pipeline's events against a gold-labelled JSONL file.
     Eval {
@@ -164,7 +168,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Pipeline { input, out, config, add } => util::pipeline(&input, &out, config.as_deref(), add),
-        Cmd::Ray { input, out, add, address, cpus, cpus_per_task, shard_mb, config, report } => util::ray(&util::RayJob {
+        Cmd::Ray { input, out, add, address, cpus, cpus_per_task, shard_mb, config, report, wait } => util::ray(&util::RayJob {
             inputs: input,
             out,
             add,
@@ -174,6 +178,7 @@ fn main() -> Result<()> {
             shard_mb,
             config,
             report,
+            wait,
         }),
         Cmd::Eval { gold, sweep, set, out, batches, level } => util::eval(&gold, &sweep, &set, &out, batches.as_deref(), level.as_deref()),
         Cmd::Train { gold, set, out, pairs } => util::train(&gold, &set, &out, pairs),

@@ -134,6 +134,7 @@ pub struct RayJob {
     pub shard_mb: f64,
     pub config: Option<PathBuf>,
     pub report: Option<PathBuf>,
+    pub wait: bool,
 }
 
 /// Installs Ray into the cache's venv, builds the engine and runs the
@@ -165,6 +166,9 @@ pub fn ray(job: &RayJob) -> Result<()> {
     }
     if let Some(r) = &job.report {
         c.arg("--report").arg(r);
+    }
+    if job.wait {
+        c.arg("--wait");
     }
     run(c)
 }

@@ -36,6 +36,11 @@ impl Staged {
     pub fn target(&self) -> &Path {
         &self.path
     }
+
+    /// The temporary file, written and synced.
+    pub(crate) fn written(&self) -> &Path {
+        self.tmp.path()
+    }
 }
 
 /// Writes what `path` is to hold into a temporary file in the same folder

@@ -7,12 +7,16 @@ mod atomic;
 mod events;
 mod read_parts;
 mod run_dir;
+mod run_lock;
 mod tables;
 
 pub use atomic::{stage, stage_parquet, write_atomic, write_parquet, Staged, StagedParquet};
 pub use events::{article_events_frame, changes_frame, events_frame, stories_frame, timeline_frame, ChangeRecord, GroupMeta};
-pub use run_dir::{writer_key, Commit, RunDir, PART_TABLES, WHOLE_TABLES};
-pub use read_parts::{read_articles, read_assignments, read_embeddings, read_group_history, read_trace_files, read_traces, Assignment, Vectors};
+pub use run_dir::{writer_key, Check, Commit, Finding, PartRecord, RunDir, JOURNAL, PART_TABLES, WHOLE_TABLES};
+pub use run_lock::{Holder, RunLock, Wait, LOCK_FILE};
+pub use read_parts::{
+    parquet_rows, read_articles, read_assignments, read_embeddings, read_group_history, read_strings, read_trace_files, read_traces, Assignment, Vectors,
+};
 pub use tables::{
     articles_frame, embeddings_frame, rejects_frame, sentence_embeddings_frame, sentences_frame, traces_frame, Stamp,
 };
@@ -26,6 +30,10 @@ pub enum AggregateError {
     Polars { table: &'static str, source: polars::error::PolarsError },
     #[error("cannot read {path}: {source}")]
     Read { path: std::path::PathBuf, source: polars::error::PolarsError },
+    #[error("{} is being written by another storyline: {holder}; pass --wait to wait for it", run.display())]
+    Locked { run: std::path::PathBuf, holder: String },
+    #[error("cannot lock {path}: {source} (this file system does not support file locks, so the run cannot be written safely; put it on a local disk or a file system with locking: see the README, 'Many machines')")]
+    LockUnsupported { path: std::path::PathBuf, source: std::io::Error },
 }
 pub use polars::prelude::DataFrame;
 

@@ -24,6 +24,25 @@ fn read(path: &Path, columns: &[&str]) -> Result<DataFrame, AggregateError> {
         .map_err(read_err(path))
 }
 
+/// Rows of a parquet file, from its footer.
+pub fn parquet_rows(path: &Path) -> Result<usize, AggregateError> {
+    let f = std::fs::File::open(path).map_err(|source| AggregateError::Io { path: path.to_path_buf(), source })?;
+    ParquetReader::new(f).num_rows().map_err(read_err(path))
+}
+
+/// One string column of a parquet file (nulls as `None`).
+pub fn read_strings(path: &Path, column: &str) -> Result<Vec<Option<String>>, AggregateError> {
+    strings(&read(path, &[column])?, column, path)
+}
+
+/// Whether a parquet file has column `name` (parts written before a column
+/// existed lack it).
+fn has_column(path: &Path, name: &str) -> Result<bool, AggregateError> {
+    let f = std::fs::File::open(path).map_err(|source| AggregateError::Io { path: path.to_path_buf(), source })?;
+    let schema = ParquetReader::new(f).schema().map_err(read_err(path))?;
+    Ok(schema.contains(name))
+}
+
 /// Rows read at a time from a part: a run's first part holds its whole
 /// first batch, and a whole part in polars next to the Rust values built
 /// from it would hold the batch twice. (Parts are written in row groups of
@@ -70,7 +89,13 @@ pub fn read_articles(run: &RunDir) -> Result<Vec<Article>, AggregateError> {
     let mut articles = Vec::new();
     for path in run.parts("articles") {
         let p = path.as_path();
-        read_slices(p, COLS, |df| {
+        // Parts written before chrome was removed have no count of it.
+        let chrome = has_column(p, "removed_chrome")?;
+        let mut cols = COLS.to_vec();
+        if chrome {
+            cols.push("removed_chrome");
+        }
+        read_slices(p, &cols, |df| {
             let col = |n: &str| strings(&df, n, p);
             let (id, file, format, url, title) = (col("id")?, col("source_file")?, col("format")?, col("url")?, col("title")?);
             let (date_source, outlet, place, language, text, dup) =
@@ -85,6 +110,7 @@ pub fn read_articles(run: &RunDir) -> Result<Vec<Article>, AggregateError> {
                 .iter()
                 .map(|r| u32s(&df, &format!("removed_{r}"), p))
                 .collect::<Result<_, _>>()?;
+            let removed_chrome = if chrome { u32s(&df, "removed_chrome", p)? } else { vec![0; df.height()] };
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
             for i in 0..df.height() {
                 let text = text[i].clone().unwrap_or_default();
@@ -116,6 +142,7 @@ pub fn read_articles(run: &RunDir) -> Result<Vec<Article>, AggregateError> {
                         furniture: removed[4][i],
                         fragment: removed[5][i],
                         byline: removed[6][i],
+                        chrome: removed_chrome[i],
                     },
                     raw_bytes: raw[i] as usize,
                 });
@@ -169,23 +196,38 @@ pub fn read_trace_files(paths: &[std::path::PathBuf]) -> Result<Vec<Trace>, Aggr
     let mut traces = Vec::new();
     for path in paths {
         let p = path.as_path();
-        read_slices(p, &["article_id", "outlet", "lines", "page", "title_suffix", "simhash"], |df| {
+        // Traces written before chrome was voted on carry no votes for it.
+        let chrome = has_column(p, "chrome")?;
+        let mut cols = vec!["article_id", "outlet", "lines", "page", "title_suffix", "simhash"];
+        if chrome {
+            cols.extend(["title_words", "chrome"]);
+        }
+        let u64_lists = |df: &DataFrame, name: &str| -> Result<Vec<Vec<u64>>, AggregateError> {
+            let l = series(df, name, p)?.list().map_err(read_err(p))?.clone();
+            (0..df.height())
+                .map(|i| match l.get_as_series(i) {
+                    Some(s) => Ok(s.u64().map_err(read_err(p))?.iter().flatten().collect()),
+                    None => Ok(Vec::new()),
+                })
+                .collect()
+        };
+        read_slices(p, &cols, |df| {
             let (ids, outlets, suffixes) = (strings(&df, "article_id", p)?, strings(&df, "outlet", p)?, strings(&df, "title_suffix", p)?);
-            let lines = series(&df, "lines", p)?.list().map_err(read_err(p))?.clone();
+            let mut lines = u64_lists(&df, "lines")?;
+            let (mut title_words, mut votes) =
+                if chrome { (u64_lists(&df, "title_words")?, u64_lists(&df, "chrome")?) } else { (vec![Vec::new(); df.height()], vec![Vec::new(); df.height()]) };
             let page: Vec<u64> = series(&df, "page", p)?.u64().map_err(read_err(p))?.iter().map(|x| x.unwrap_or(0)).collect();
             let simhash: Vec<Option<u64>> = series(&df, "simhash", p)?.u64().map_err(read_err(p))?.iter().collect();
             for i in 0..df.height() {
-                let lines = match lines.get_as_series(i) {
-                    Some(s) => s.u64().map_err(read_err(p))?.iter().flatten().collect(),
-                    None => Vec::new(),
-                };
                 traces.push(Trace {
                     id: ids[i].clone().unwrap_or_default(),
                     outlet: outlets[i].clone(),
-                    lines,
+                    lines: std::mem::take(&mut lines[i]),
                     page: page[i],
                     title_suffix: suffixes[i].clone(),
                     simhash: simhash[i],
+                    title_words: std::mem::take(&mut title_words[i]),
+                    chrome: std::mem::take(&mut votes[i]),
                 });
             }
             Ok(())

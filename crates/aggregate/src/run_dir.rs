@@ -43,7 +43,8 @@ pub const PART_TABLES: &[&str] = &["articles", "sentences", "embeddings", "sente
 pub const WHOLE_TABLES: &[&str] =
     &["events.parquet", "stories.parquet", "timeline.parquet", "article_events.parquet", "changes.parquet"];
 
-const JOURNAL: &str = ".commit.json";
+/// The journal of a commit in progress (see the module docs).
+pub const JOURNAL: &str = ".commit.json";
 
 /// The tables of runs written before runs grew by parts (one file each).
 const FLAT_TABLES: &[&str] = &[
@@ -178,6 +179,41 @@ impl RunDir {
         }
     }
 
+    /// Checks the parts against their records: each exists with its size
+    /// (and, for the tables in `checksums`, its checksum), and no other part
+    /// is there, but for those of `unrecorded` batches (written before
+    /// batches recorded their parts). Returns what differs; empty when the
+    /// parts are the recorded ones.
+    pub fn check_parts(&self, recorded: &[PartRecord], unrecorded: &[u32], checksums: &[&str]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let rel = |p: &Path| p.strip_prefix(&self.root).unwrap_or(p).to_path_buf();
+        for r in recorded {
+            let path = r.path(self);
+            let finding = |problem: String| Finding { file: rel(&path), problem };
+            match std::fs::metadata(&path) {
+                Err(_) => out.push(finding(format!("missing (batch {} recorded it: {} rows, {} bytes)", batch_of(&r.file).unwrap_or(0), r.rows, r.bytes))),
+                Ok(m) if m.len() != r.bytes => out.push(finding(format!("changed: {} bytes, recorded {}", m.len(), r.bytes))),
+                Ok(_) if checksums.contains(&r.table.as_str()) => match digest(&path) {
+                    Ok((_, x)) if x != r.xxh3 => out.push(finding(format!("changed: its checksum is {x}, recorded {}", r.xxh3))),
+                    Ok(_) => {}
+                    Err(e) => out.push(finding(format!("cannot be read: {e}"))),
+                },
+                Ok(_) => {}
+            }
+        }
+        for table in PART_TABLES {
+            for p in self.parts(table) {
+                let file = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let known = recorded.iter().any(|r| r.table == *table && r.file == file);
+                let legacy = batch_of(&file).is_some_and(|b| unrecorded.contains(&b));
+                if !known && !legacy {
+                    out.push(Finding { file: rel(&p), problem: "an extra part: no batch of the manifest wrote it".into() });
+                }
+            }
+        }
+        out
+    }
+
     /// Starts a commit into this folder.
     pub fn commit(&self) -> Commit {
         Commit { run: self.clone(), staged: Vec::new(), moves: Vec::new(), removals: Vec::new() }
@@ -216,6 +252,27 @@ impl Commit {
         self.removals.push(path);
     }
 
+    /// The parts this commit puts into the run (files staged or moved into
+    /// a part table's folder), described from their bytes.
+    pub fn parts(&self) -> Result<Vec<PartRecord>, AggregateError> {
+        let root = &self.run.root;
+        let table_of = |target: &Path| -> Option<(String, String)> {
+            let rel = target.strip_prefix(root).ok()?;
+            let mut c = rel.components();
+            let table = c.next()?.as_os_str().to_string_lossy().into_owned();
+            let file = c.next()?.as_os_str().to_string_lossy().into_owned();
+            (c.next().is_none() && PART_TABLES.contains(&table.as_str())).then_some((table, file))
+        };
+        let files = self.moves.iter().map(|(from, to)| (from.as_path(), to.as_path())).chain(self.staged.iter().map(|s| (s.written(), s.target())));
+        let mut out = Vec::new();
+        for (written, target) in files {
+            if let Some((table, file)) = table_of(target) {
+                out.push(PartRecord::describe(&table, &file, written)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Commits: journal, renames, journal removed. Until the journal is
     /// written, nothing in the run folder has changed.
     pub fn commit(self) -> Result<(), AggregateError> {
@@ -238,6 +295,83 @@ impl Commit {
         std::fs::remove_file(&j).map_err(|source| AggregateError::Io { path: j, source })?;
         Ok(())
     }
+}
+
+/// A part of a run as its batch's manifest records it: written once, so
+/// its size and checksum say whether it is still the part that was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub table: String,
+    /// File name inside the table's folder.
+    pub file: String,
+    pub rows: usize,
+    pub bytes: u64,
+    /// xxh3-64 of the file's bytes, 16 hex digits.
+    pub xxh3: String,
+}
+
+impl PartRecord {
+    /// Describes the part file at `path` (read whole, for its checksum;
+    /// rows from its parquet footer).
+    pub fn describe(table: &str, file: &str, path: &Path) -> Result<Self, AggregateError> {
+        let (bytes, xxh3) = digest(path)?;
+        let f = std::fs::File::open(path).map_err(|source| AggregateError::Io { path: path.to_path_buf(), source })?;
+        use polars::prelude::SerReader;
+        let rows = polars::prelude::ParquetReader::new(f).num_rows().map_err(|source| AggregateError::Read { path: path.to_path_buf(), source })?;
+        Ok(Self { table: table.to_string(), file: file.to_string(), rows, bytes, xxh3 })
+    }
+
+    /// Where the part is in the run.
+    pub fn path(&self, run: &RunDir) -> PathBuf {
+        run.root.join(&self.table).join(&self.file)
+    }
+}
+
+/// Size and xxh3-64 (hex) of a file's bytes, read in large pieces.
+fn digest(path: &Path) -> Result<(u64, String), AggregateError> {
+    use std::io::Read;
+    let io = |source| AggregateError::Io { path: path.to_path_buf(), source };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(io)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((n, format!("{:016x}", h.digest())))
+}
+
+/// How closely [`RunDir::check_parts`] looks at a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// It exists with its recorded size (a stat).
+    Size,
+    /// And its bytes have the recorded checksum (a read).
+    Checksum,
+}
+
+/// Something about a run that is not as its manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The file, relative to the run folder.
+    pub file: PathBuf,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.problem)
+    }
+}
+
+/// The batch number in a part's file name (`b000012-….parquet`: 12).
+fn batch_of(file: &str) -> Option<u32> {
+    file.strip_prefix('b')?.split('-').next()?.parse().ok()
 }
 
 /// The writer key of a part: 16 hex digits of a hash of what it holds

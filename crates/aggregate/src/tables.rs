@@ -71,6 +71,7 @@ pub fn articles_frame(articles: &[Article], stamp: &Stamp) -> Result<DataFrame, 
         Column::new("removed_furniture".into(), u(&|a| a.removed.furniture)),
         Column::new("removed_fragment".into(), u(&|a| a.removed.fragment)),
         Column::new("removed_byline".into(), u(&|a| a.removed.byline)),
+        Column::new("removed_chrome".into(), u(&|a| a.removed.chrome)),
         Column::new("raw_bytes".into(), articles.iter().map(|a| a.raw_bytes as u64).collect::<Vec<_>>()),
     ];
     stamp.on(cols, articles.len(), "articles")
@@ -162,23 +163,24 @@ pub fn sentence_embeddings_frame<V: AsRef<[f32]>>(
 
 /// `traces/`: what later batches need of each article (see [`ingest::Trace`]).
 pub fn traces_frame(traces: &[ingest::Trace], stamp: &Stamp) -> Result<DataFrame, AggregateError> {
-    let mut lines = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
-        "lines".into(),
-        traces.len(),
-        traces.iter().map(|t| t.lines.len()).sum(),
-        DataType::UInt64,
-    );
-    for t in traces {
-        lines.append_slice(&t.lines);
-    }
+    let list = |name: &str, of: &dyn Fn(&ingest::Trace) -> &[u64]| {
+        let mut b = ListPrimitiveChunkedBuilder::<UInt64Type>::new(name.into(), traces.len(), traces.iter().map(|t| of(t).len()).sum(), DataType::UInt64);
+        for t in traces {
+            b.append_slice(of(t));
+        }
+        b.finish().into_series().into()
+    };
+    let lines: Column = list("lines", &|t| &t.lines);
     stamp.on(
         vec![
             Column::new("article_id".into(), traces.iter().map(|t| t.id.as_str()).collect::<Vec<_>>()),
             Column::new("outlet".into(), traces.iter().map(|t| t.outlet.as_deref()).collect::<Vec<_>>()),
-            lines.finish().into_series().into(),
+            lines,
             Column::new("page".into(), traces.iter().map(|t| t.page).collect::<Vec<_>>()),
             Column::new("title_suffix".into(), traces.iter().map(|t| t.title_suffix.as_deref()).collect::<Vec<_>>()),
             Column::new("simhash".into(), traces.iter().map(|t| t.simhash).collect::<Vec<_>>()),
+            list("title_words", &|t| &t.title_words),
+            list("chrome", &|t| &t.chrome),
         ],
         traces.len(),
         "traces",

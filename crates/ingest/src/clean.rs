@@ -26,6 +26,9 @@ pub enum RemovalReason {
     Fragment,
     /// Title, date and byline lines moved into metadata.
     Byline,
+    /// Site chrome: a line that stands, unrelated to the title, in articles
+    /// whose titles are unrelated to each other (see `furniture`).
+    Chrome,
 }
 
 /// Per-article counts of removed lines by reason.
@@ -38,6 +41,7 @@ pub struct Removed {
     pub furniture: u32,
     pub fragment: u32,
     pub byline: u32,
+    pub chrome: u32,
 }
 
 impl Removed {
@@ -50,12 +54,13 @@ impl Removed {
             RemovalReason::Furniture => &mut self.furniture,
             RemovalReason::Fragment => &mut self.fragment,
             RemovalReason::Byline => &mut self.byline,
+            RemovalReason::Chrome => &mut self.chrome,
         };
         *slot += 1;
     }
 
     pub fn total(&self) -> u32 {
-        self.comment + self.widget + self.spam + self.repeated + self.furniture + self.fragment + self.byline
+        self.comment + self.widget + self.spam + self.repeated + self.furniture + self.fragment + self.byline + self.chrome
     }
 }
 

@@ -105,6 +105,34 @@ static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
 /// Compiles this module's pattern when called (see `compile_patterns` in lib.rs).
 pub(crate) const COMPILE: &[fn()] = crate::compile_list![NOTICE];
 
+/// The distinct content words of `text` as hashes, sorted, each cut to its
+/// first five letters (a crude stem: "shooting" and "shooter" agree): what
+/// says whether a line and a title, or two titles, speak of one thing.
+pub(crate) fn content_word_hashes(text: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = content_words(text)
+        .map(|w| {
+            let stem: String = w.chars().take(5).collect();
+            xxhash_rust::xxh3::xxh3_64(stem.as_bytes())
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether two sorted lists share no element.
+pub(crate) fn disjoint(a: &[u64], b: &[u64]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return false,
+        }
+    }
+    true
+}
+
 /// The content words of the lines of `text` that are not notices,
 /// lowercased, in order (with repeats).
 fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {

@@ -132,6 +132,18 @@ pub(crate) fn long_enough(article: &Article, min_words: usize) -> bool {
     min_words == 0 || article.text.split_whitespace().nth(min_words - 1).is_some()
 }
 
+/// The SimHash an article is compared by for near-duplicates, if it can be
+/// one: its text's, when the text has `min_words`; for a page that is its
+/// headline only, its title's (what is left of a paywall stub or a page of
+/// chrome: two such pages are copies only when their titles agree).
+pub(crate) fn comparable_simhash(article: &Article, text_simhash: u64, min_words: usize) -> Option<u64> {
+    if article.content == crate::Content::TitleOnly {
+        let title = article.title.as_deref().unwrap_or(&article.text);
+        return (min_words == 0 || title.split_whitespace().nth(min_words - 1).is_some()).then(|| simhash(title));
+    }
+    long_enough(article, min_words).then_some(text_simhash)
+}
+
 /// For each article, the id of the earliest article it nearly duplicates.
 pub struct NearDuplicates {
     pub duplicate_of: Vec<Option<String>>,
@@ -145,7 +157,7 @@ impl NearDuplicates {
         // Hashing is the costly part and independent per article: in parallel
         // (order kept); the banded lookup below stays sequential.
         let hashes: Vec<Option<u64>> =
-            articles.par_iter().map(|a| long_enough(a, min_words).then(|| simhash(&a.text))).collect();
+            articles.par_iter().map(|a| comparable_simhash(a, simhash(&a.text), min_words)).collect();
         let ids: Vec<&str> = articles.iter().map(|a| a.id.as_str()).collect();
         Self::from_hashes(&ids, &hashes, max_distance)
     }

@@ -2,6 +2,16 @@
 //! (local cleaning and metadata), `Furniture` (decided across the articles
 //! of one outlet, then applied to each) and `Staged::finish` (text,
 //! sentences, language, SimHash).
+//!
+//! Site chrome is decided with the furniture, across outlets: scrapers keep
+//! a newsroom's staff list, a sign-in blurb, a reader-tips form instead of
+//! the article, and the same such text then stands under headlines about
+//! different things. A real article's text speaks of its headline; chrome
+//! does not. So a line (of [`CHROME_MIN_WORDS`] content words or more) that
+//! shares no content word with its article's title is a vote, and a line
+//! voted by two pages whose titles share no content word with each other is
+//! chrome: removed from every article, of any outlet, like furniture, even
+//! when it was the whole text (the page is then its title only).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::clean::{clean_lines, LineKey, RemovalReason, Removed};
+use crate::content::{content_word_hashes, disjoint};
 use crate::date::{implausible, parse_date_text, DateSource};
 use crate::dedup::{key_words, simhash_of_words};
 use crate::hashed::{FastMap, FastSet};
@@ -36,6 +47,35 @@ pub(crate) struct Staged {
     votes: Vec<u64>,
     page: u64,
     title_suffix: Option<String>,
+    /// Its title's content words and its votes for chrome (see [`Trace`]).
+    title_words: Vec<u64>,
+    chrome_votes: Vec<u64>,
+}
+
+/// Content words a line needs before it can vote for site chrome: shorter
+/// lines say too little to tell chrome from a sentence of the story.
+pub const CHROME_MIN_WORDS: usize = 6;
+
+/// A title needs this many content words before its lines vote for chrome.
+const CHROME_TITLE_WORDS: usize = 2;
+
+/// The paragraph hashes of the lines that share no content word with the
+/// title (sorted): the article's votes for chrome.
+fn chrome_votes(lines: &[String], keys: &[LineKey], title_words: &[u64]) -> Vec<u64> {
+    if title_words.len() < CHROME_TITLE_WORDS {
+        return Vec::new();
+    }
+    let mut votes: Vec<u64> = lines
+        .iter()
+        .zip(keys)
+        .filter_map(|(line, key)| {
+            let words = content_word_hashes(line);
+            (words.len() >= CHROME_MIN_WORDS && disjoint(&words, title_words)).then_some(key.hash).flatten()
+        })
+        .collect();
+    votes.sort_unstable();
+    votes.dedup();
+    votes
 }
 
 impl Staged {
@@ -96,6 +136,11 @@ impl Staged {
         votes.dedup();
         let page = keys_digest(&keys);
         let title_suffix = meta.title.as_deref().and_then(title_suffix).map(|(_, s)| s.to_string());
+        // The title without its site name: "Police: man shot - WAFF-TV" and
+        // "Storm hits - WAFF-TV" share no word of their own.
+        let own_title = meta.title.as_deref().map(|t| title_suffix_at(t).map_or(t, |at| &t[..at]));
+        let title_words = own_title.map(content_word_hashes).unwrap_or_default();
+        let chrome_votes = chrome_votes(&lines, &keys, &title_words);
         Ok(Self {
             origin: doc.origin,
             format: doc.format,
@@ -111,6 +156,8 @@ impl Staged {
             votes,
             page,
             title_suffix,
+            title_words,
+            chrome_votes,
         })
     }
 
@@ -137,6 +184,8 @@ impl Staged {
             page: self.page,
             title_suffix: self.title_suffix,
             simhash: Some(simhash),
+            title_words: self.title_words,
+            chrome: self.chrome_votes,
         };
         Finished {
             article: Article {
@@ -179,17 +228,33 @@ pub(crate) struct Vote<'a> {
     page: u64,
     lines: &'a [u64],
     title_suffix: Option<&'a str>,
+    title_words: &'a [u64],
+    chrome: &'a [u64],
 }
 
 impl Trace {
     pub(crate) fn vote(&self) -> Vote<'_> {
-        Vote { outlet: self.outlet.as_deref(), page: self.page, lines: &self.lines, title_suffix: self.title_suffix.as_deref() }
+        Vote {
+            outlet: self.outlet.as_deref(),
+            page: self.page,
+            lines: &self.lines,
+            title_suffix: self.title_suffix.as_deref(),
+            title_words: &self.title_words,
+            chrome: &self.chrome,
+        }
     }
 }
 
 impl Staged {
     fn vote(&self) -> Vote<'_> {
-        Vote { outlet: self.meta.outlet.as_deref(), page: self.page, lines: &self.votes, title_suffix: self.title_suffix.as_deref() }
+        Vote {
+            outlet: self.meta.outlet.as_deref(),
+            page: self.page,
+            lines: &self.votes,
+            title_suffix: self.title_suffix.as_deref(),
+            title_words: &self.title_words,
+            chrome: &self.chrome_votes,
+        }
     }
 
     /// Its id, outlet and votes as a trace without a SimHash (the first map
@@ -202,6 +267,8 @@ impl Staged {
             page: self.page,
             title_suffix: self.title_suffix.clone(),
             simhash: None,
+            title_words: self.title_words.clone(),
+            chrome: self.chrome_votes.clone(),
         }
     }
 }
@@ -214,6 +281,9 @@ impl Staged {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Furniture {
     outlets: BTreeMap<String, OutletFurniture>,
+    /// Site chrome, of any outlet (sorted paragraph hashes).
+    #[serde(default)]
+    chrome: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,12 +297,15 @@ struct OutletFurniture {
 impl Furniture {
     /// Decides over the votes of articles (traces of earlier batches, this
     /// batch's articles).
-    pub(crate) fn decide<'a>(votes: impl Iterator<Item = Vote<'a>>, min_articles: usize) -> Self {
+    /// `outlet_votes` decide each outlet's furniture, `chrome_votes` (all
+    /// outlets') the chrome.
+    pub(crate) fn decide<'a>(outlet_votes: impl Iterator<Item = Vote<'a>>, chrome_votes: impl Iterator<Item = Vote<'a>>, min_articles: usize) -> Self {
+        let chrome = chrome_lines(chrome_votes);
         if min_articles < 2 {
-            return Self::default();
+            return Self { chrome, ..Self::default() };
         }
         let mut by_outlet: FastMap<&str, Vec<Vote<'a>>> = FastMap::default();
-        for v in votes {
+        for v in outlet_votes {
             if let Some(o) = v.outlet {
                 by_outlet.entry(o).or_default().push(v);
             }
@@ -245,13 +318,13 @@ impl Furniture {
                 (!f.lines.is_empty() || !f.title_suffixes.is_empty()).then(|| (outlet.to_string(), f))
             })
             .collect();
-        Self { outlets }
+        Self { outlets, chrome }
     }
 
     /// Decides over traces: every shard's votes of a batch read in shards,
     /// and the earlier batches' traces.
-    pub fn decide_traces<'a>(traces: impl Iterator<Item = &'a Trace>, min_articles: usize) -> Self {
-        Self::decide(traces.map(Trace::vote), min_articles)
+    pub fn decide_traces<'a>(traces: impl Iterator<Item = &'a Trace> + Clone, min_articles: usize) -> Self {
+        Self::decide(traces.clone().map(Trace::vote), traces.map(Trace::vote), min_articles)
     }
 
     /// Outlets with furniture.
@@ -259,9 +332,17 @@ impl Furniture {
         self.outlets.len()
     }
 
+    /// Lines decided to be site chrome.
+    pub fn chrome(&self) -> usize {
+        self.chrome.len()
+    }
+
     /// Removes each article's furniture lines (never all of its lines) and
     /// cuts the site name from its title.
     pub(crate) fn apply(&self, staged: &mut [Staged]) {
+        if !self.chrome.is_empty() {
+            staged.par_iter_mut().for_each(|s| self.remove_chrome(s));
+        }
         if self.outlets.is_empty() {
             return;
         }
@@ -292,16 +373,102 @@ impl Furniture {
     }
 }
 
+impl Furniture {
+    /// Removes the chrome lines of one article, all of them if need be: a
+    /// page that was only chrome is then its title only (or, with no title,
+    /// keeps its first line, as no page is left empty).
+    fn remove_chrome(&self, s: &mut Staged) {
+        let keep: Vec<bool> = s.keys.iter().map(|k| k.hash.is_none_or(|h| self.chrome.binary_search(&h).is_err())).collect();
+        let gone = keep.iter().filter(|k| !**k).count();
+        if gone == 0 {
+            return;
+        }
+        if gone == keep.len() && s.meta.title.is_none() {
+            return;
+        }
+        let mut it = keep.iter();
+        s.lines.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        s.keys.retain(|_| *it.next().unwrap_or(&true));
+        for _ in 0..gone {
+            s.removed.add(RemovalReason::Chrome);
+        }
+        if s.lines.is_empty() {
+            if let Some(t) = s.meta.title.clone() {
+                s.keys.push(LineKey::of_line(&t, &mut s.key_text));
+                s.lines.push(t);
+                s.warnings.push("the text was only site chrome: the article is its title only".to_string());
+            }
+        }
+    }
+}
+
 /// Removes lines that occur in at least `min_articles` distinct articles of
 /// the same outlet (site furniture: teasers, sign-up blurbs, copyright lines)
-/// and site names that end that many of its titles. `prior`: the traces of
-/// a corpus's earlier batches, whose articles vote too.
+/// and site names that end that many of its titles, and site chrome (of any
+/// outlet). `prior`: the traces of a corpus's earlier batches, whose
+/// articles vote too.
 pub(crate) fn remove_furniture(staged: &mut [Staged], min_articles: usize, prior: &[Trace]) {
-    // Only the earlier articles of this batch's outlets matter.
+    // Only the earlier articles of this batch's outlets count for furniture;
+    // every earlier article votes for chrome.
     let outlets: FastSet<&str> = staged.iter().filter_map(|s| s.meta.outlet.as_deref()).collect();
     let earlier = prior.iter().filter(|t| t.outlet.as_deref().is_some_and(|o| outlets.contains(o))).map(Trace::vote);
-    let furniture = Furniture::decide(earlier.chain(staged.iter().map(Staged::vote)), min_articles);
+    let chrome = prior.iter().filter(|t| !t.chrome.is_empty()).map(Trace::vote).chain(staged.iter().map(Staged::vote));
+    let furniture = Furniture::decide(earlier.chain(staged.iter().map(Staged::vote)), chrome, min_articles);
     furniture.apply(staged);
+}
+
+/// A title word in at least this share of the titles (and at least
+/// [`CHROME_COMMON_MIN`] of them) does not make two titles related.
+const CHROME_COMMON_SHARE: f64 = 0.05;
+const CHROME_COMMON_MIN: usize = 3;
+
+/// Voters of one line looked at, at most: enough to find two unrelated
+/// titles among the pages that carry a blurb, and a bound on the work.
+const CHROME_VOTERS: usize = 64;
+
+/// The lines voted for chrome by two pages whose titles share no content
+/// word, sorted. Order-free: each line's voters are taken in (page, title)
+/// order.
+fn chrome_lines<'a>(votes: impl Iterator<Item = Vote<'a>>) -> Vec<u64> {
+    let mut by_line: FastMap<u64, Vec<(u64, &'a [u64])>> = FastMap::default();
+    // How many titles each title word is in: in a corpus of one kind of
+    // news ("shooting", "dead", "police" in half its headlines), such words
+    // say nothing of whether two headlines are about one thing.
+    let mut titles: FastMap<u64, usize> = FastMap::default();
+    let mut n_titles = 0usize;
+    for v in votes {
+        if v.title_words.is_empty() {
+            continue;
+        }
+        n_titles += 1;
+        for &w in v.title_words {
+            *titles.entry(w).or_default() += 1;
+        }
+        for &h in v.chrome {
+            by_line.entry(h).or_default().push((v.page, v.title_words));
+        }
+    }
+    let common_at = CHROME_COMMON_MIN.max((n_titles as f64 * CHROME_COMMON_SHARE).ceil() as usize);
+    let common: FastSet<u64> = titles.into_iter().filter(|&(_, n)| n >= common_at).map(|(w, _)| w).collect();
+    let related = |a: &[u64], b: &[u64]| a.iter().any(|w| !common.contains(w) && b.binary_search(w).is_ok());
+    let mut lines: Vec<u64> = by_line
+        .into_par_iter()
+        .filter_map(|(h, mut voters)| {
+            if voters.len() < 2 {
+                return None;
+            }
+            // Copies of one page under one title vote once; the same body
+            // under another title is what chrome is.
+            voters.sort_unstable();
+            voters.dedup();
+            voters.truncate(CHROME_VOTERS);
+            let unrelated = voters.iter().enumerate().any(|(i, a)| voters[i + 1..].iter().any(|b| !related(a.1, b.1)));
+            unrelated.then_some(h)
+        })
+        .collect();
+    lines.sort_unstable();
+    lines
 }
 
 /// The paragraph hashes in at least `min_articles` distinct pages among one
@@ -345,6 +512,11 @@ fn keys_digest(keys: &[LineKey]) -> u64 {
         }));
     }
     h.digest()
+}
+
+/// Where the site name after the last " - " or " | " of a title starts.
+fn title_suffix_at(title: &str) -> Option<usize> {
+    title_suffix(title).map(|(at, _)| at)
 }
 
 /// The site name after the last " - " or " | " of a title.

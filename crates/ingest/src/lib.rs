@@ -317,9 +317,7 @@ pub(crate) fn ingest_docs_with(docs: Vec<RawDoc>, opts: &IngestOptions, prior: &
     for (furniture::Finished { article: a, warnings: w, mut trace }, first) in finished.into_iter().zip(first) {
         warnings.extend(w);
         if first {
-            if !dedup::long_enough(&a, opts.duplicate_min_words) {
-                trace.simhash = None;
-            }
+            trace.simhash = trace.simhash.and_then(|h| dedup::comparable_simhash(&a, h, opts.duplicate_min_words));
             articles.push(a);
             traces.push(trace);
         } else {

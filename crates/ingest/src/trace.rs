@@ -18,6 +18,12 @@ pub struct Trace {
     pub title_suffix: Option<String>,
     /// SimHash of its text, when it is long enough to be a near-duplicate.
     pub simhash: Option<u64>,
+    /// Its title's content words (hashes of their first five letters,
+    /// sorted); empty when it has no title.
+    pub title_words: Vec<u64>,
+    /// Its votes for site chrome: the paragraph hashes of its lines that
+    /// share no content word with its title (sorted).
+    pub chrome: Vec<u64>,
 }
 
 /// The earlier batches of a corpus, in corpus order. Their ids are known:

@@ -10,12 +10,14 @@ mod run;
 mod settings;
 pub mod shards;
 pub mod train;
+pub mod verify;
 
 pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold, Level};
 pub use manifest::{BatchRecord, InputFile, Manifest};
 pub use progress::{NoProgress, Progress};
 pub use run::{add, cluster_articles, default_cache_dir, default_model_dir, embed_articles, run, Embedded, RunOptions, RunReport};
 pub use settings::{EmbedSettings, Settings};
+pub use aggregate::Wait;
 
 /// Errors that stop a run (bad *input* never does: it is skipped and reported).
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +36,14 @@ pub enum PipelineError {
     NoArticles { rejects: usize },
     #[error("cannot write {path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
-    #[error("{} holds a run written by an older storyline (one file per table); `storyline run --out {}` writes it anew", run.display(), run.display())]
+    #[error("{} holds a run written by an older storyline (one file per table), which this version cannot add to; it is left as it is: run into a new folder (`storyline run --out NEW ...`) to start a run of this layout", run.display())]
     OldLayout { run: std::path::PathBuf },
+    #[error("{} is damaged: it is not valid JSON ({reason}; it breaks at byte {offset}). It is kept as it is and nothing was written; manifest.prev.json holds the manifest before the latest batch: docs/outputs.md, 'A damaged run', says how to recover by hand", path.display())]
+    DamagedManifest { path: std::path::PathBuf, offset: usize, reason: String },
+    #[error("{} is JSON but not a manifest this storyline reads ({reason}): written by another version, or edited by hand. It is kept as it is and nothing was written", path.display())]
+    ManifestMismatch { path: std::path::PathBuf, reason: String },
+    #[error("the run in {} does not match its manifest, so nothing was written:\n  {}{}\n`storyline verify {}` lists every finding; docs/outputs.md, 'A damaged run', says what can be done", run.display(), findings.iter().take(10).cloned().collect::<Vec<_>>().join("\n  "), if findings.len() > 10 { format!("\n  ... and {} more", findings.len() - 10) } else { String::new() }, run.display())]
+    RunDamaged { run: std::path::PathBuf, findings: Vec<String> },
     #[error("the run in {} holds {run_precision} vectors but this add would compute {now} (set embed.precision = \"{run_precision}\"): f32 and bf16 vectors must not mix", run.display())]
     PrecisionMismatch { run: std::path::PathBuf, run_precision: String, now: embed::Precision },
 }

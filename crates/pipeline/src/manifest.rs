@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use aggregate::{Commit, RunDir, Stamp, StagedParquet};
+use aggregate::{Check, Commit, PartRecord, RunDir, Stamp, StagedParquet};
 use ingest::{Article, Reject, Trace};
 
 use crate::ids::Ids;
@@ -52,6 +52,10 @@ pub struct BatchRecord {
     pub seconds: Vec<(String, f64)>,
     /// Peak resident memory of the process, in MiB (Linux; null elsewhere).
     pub peak_rss_mib: Option<f64>,
+    /// The parts it wrote: table, file, rows, bytes and checksum. Empty for
+    /// a batch written before batches recorded their parts.
+    #[serde(default)]
+    pub parts: Vec<PartRecord>,
 }
 
 /// `manifest.json`: what produced a run's outputs, batch by batch.
@@ -157,25 +161,91 @@ impl Manifest {
         }
     }
 
-    /// The manifest of the run in `dir`, if there is one of this layout.
+    /// The manifest of the run in `dir`, if there is one. A manifest that
+    /// is not JSON is damaged (the error names the byte where it breaks);
+    /// one of another layout is an older run's, or not one storyline can
+    /// read. Nothing is ever changed here.
     pub fn read(dir: &Path) -> Result<Option<Self>, PipelineError> {
         let path = dir.join("manifest.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<Self>(&bytes) {
-                Ok(m) => Ok(Some(m)),
-                Err(e) => {
-                    tracing::debug!(path = %path.display(), error = %e, "manifest.json is not of this layout");
-                    Err(PipelineError::OldLayout { run: dir.to_path_buf() })
-                }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(PipelineError::Io { path, source }),
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(PipelineError::Io { path, source }),
+        };
+        let value = Self::json(&path, &bytes)?;
+        if value.get("batches").is_none() && RunDir::existing(dir).has_flat_tables() {
+            return Err(PipelineError::OldLayout { run: dir.to_path_buf() });
         }
+        Self::from_json(&path, value).map(Some)
+    }
+
+    /// A manifest file by its path (`manifest.prev.json`, say).
+    pub fn read_file(path: &Path) -> Result<Self, PipelineError> {
+        let bytes = std::fs::read(path).map_err(|source| PipelineError::Io { path: path.to_path_buf(), source })?;
+        Self::from_json(path, Self::json(path, &bytes)?)
+    }
+
+    fn json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, PipelineError> {
+        serde_json::from_slice(bytes).map_err(|e| PipelineError::DamagedManifest {
+            path: path.to_path_buf(),
+            offset: byte_offset(bytes, e.line(), e.column()),
+            reason: e.to_string(),
+        })
+    }
+
+    fn from_json(path: &Path, value: serde_json::Value) -> Result<Self, PipelineError> {
+        serde_json::from_value::<Self>(value).map_err(|e| PipelineError::ManifestMismatch { path: path.to_path_buf(), reason: e.to_string() })
+    }
+
+    /// Every part the batches recorded, and the batches that recorded none
+    /// (written before batches did).
+    pub fn parts(&self) -> (Vec<PartRecord>, Vec<u32>) {
+        let parts = self.batches.iter().flat_map(|b| b.parts.iter().cloned()).collect();
+        let unrecorded = self.batches.iter().filter(|b| b.parts.is_empty()).map(|b| b.batch).collect();
+        (parts, unrecorded)
+    }
+
+    /// Rows of `table` in the whole run, as recorded.
+    pub fn rows_of(&self, table: &str) -> Option<usize> {
+        self.rows.iter().find(|(t, _)| t == table).map(|(_, n)| *n)
+    }
+
+    /// Checks that the run's parts are the ones this manifest records: each
+    /// with its size, and with its checksum for the tables in `checksums`
+    /// (those about to be read back); no part missing and none extra.
+    pub fn check_parts(&self, dir: &RunDir, check: Check, checksums: &[&str]) -> Result<(), PipelineError> {
+        let (parts, unrecorded) = self.parts();
+        let tables: &[&str] = if check == Check::Checksum { checksums } else { &[] };
+        let findings = dir.check_parts(&parts, &unrecorded, tables);
+        if findings.is_empty() {
+            Ok(())
+        } else {
+            Err(PipelineError::RunDamaged { run: dir.root().to_path_buf(), findings: findings.iter().map(ToString::to_string).collect() })
+        }
+    }
+
+    /// Stages this manifest as the run's `manifest.json` and the previous
+    /// one (the run before this batch) as `manifest.prev.json`, in the same
+    /// commit, so that a damaged manifest can be recovered by hand.
+    pub(crate) fn stage(&self, commit: &mut Commit, dir: &RunDir, previous: Option<&[u8]>) -> Result<(), PipelineError> {
+        let prev = dir.root().join("manifest.prev.json");
+        match previous {
+            Some(bytes) => commit.add_bytes(&prev, bytes)?,
+            None => commit.remove(prev),
+        }
+        commit.add_bytes(&dir.root().join("manifest.json"), &self.to_json())?;
+        Ok(())
     }
 
     pub(crate) fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
+}
+
+/// The byte offset of a (1-based) line and column in `bytes`.
+fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
+    let line_start: usize = bytes.split(|&b| b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    (line_start + column.saturating_sub(1)).min(bytes.len())
 }
 
 /// Articles per round when a batch's parts are written.

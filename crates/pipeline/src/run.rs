@@ -26,8 +26,11 @@ pub struct RunOptions {
     pub model_dir: PathBuf,
     /// Embedding cache folder; `None` keeps no cache.
     pub cache_dir: Option<PathBuf>,
-    /// libtorch intra-op threads for the model (0: libtorch's default).
+    /// Cores for the model (0: all): one single-threaded model worker each.
     pub model_threads: usize,
+    /// Whether to wait for another writer of `out` to finish (else fail at
+    /// once, naming it).
+    pub wait: aggregate::Wait,
 }
 
 /// What a run or an add produced, for the summary and for evaluation.
@@ -86,6 +89,27 @@ impl RunReport {
             manifest,
             committed: false,
         }
+    }
+}
+
+/// Tables an add reads back from the earlier batches: their parts' checksums
+/// are checked before they are read.
+pub(crate) const READ_BACK: &[&str] = &["articles", "embeddings", "traces"];
+
+/// Appends the earlier batches of the run in `dir` (their articles and
+/// vectors) to `corpus` and `embedded`, and checks that they are as many as
+/// `manifest` counts: a part gone from a run written before batches
+/// recorded their parts is an error, never a smaller corpus.
+pub(crate) fn read_run_into(dir: &RunDir, manifest: &Manifest, corpus: &mut Vec<Article>, embedded: &mut Embedded) -> Result<(), PipelineError> {
+    let before = corpus.len();
+    read_parts_into(dir, corpus, embedded)?;
+    let read = corpus.len() - before;
+    match manifest.rows_of("articles") {
+        Some(n) if n != read => Err(PipelineError::RunDamaged {
+            run: dir.root().to_path_buf(),
+            findings: vec![format!("articles/: its parts hold {read} articles, the manifest counts {n}")],
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -271,6 +295,9 @@ pub(crate) fn previous_run(dir: &RunDir, settings: &Settings, add: bool) -> Resu
     if add && previous.is_none() && dir.has_flat_tables() {
         return Err(PipelineError::OldLayout { run });
     }
+    if let Some(m) = &previous {
+        m.check_parts(dir, aggregate::Check::Checksum, READ_BACK)?;
+    }
     let precision = settings.embed.precision.resolve();
     if let Some(m) = previous.as_ref().filter(|m| m.embed_precision != precision.as_str()) {
         return Err(PipelineError::PrecisionMismatch { run, run_precision: m.embed_precision.clone(), now: precision });
@@ -302,6 +329,7 @@ pub fn add(opts: &RunOptions, settings: &Settings, progress: &dyn Progress) -> R
 fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: bool) -> Result<RunReport, PipelineError> {
     let started = chrono::Utc::now();
     let mut times = Vec::new();
+    let _lock = aggregate::RunLock::acquire(&opts.out, opts.wait)?;
     let dir = RunDir::open(&opts.out)?;
     let (previous, precision) = previous_run(&dir, settings, !fresh)?;
     let stamp = Stamp {
@@ -346,8 +374,8 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         leads: Vec::new(),
     };
     let mut assignments = HashMap::new();
-    if previous.is_some() {
-        read_parts_into(&dir, &mut corpus, &mut embedded)?;
+    if let Some(m) = &previous {
+        read_run_into(&dir, m, &mut corpus, &mut embedded)?;
         assignments = aggregate::read_assignments(&dir)?;
     }
     let n_earlier = corpus.len();
@@ -395,9 +423,11 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         warnings: ingested.warnings.len(),
         seconds: times.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
         peak_rss_mib: crate::manifest::peak_rss_mib(),
+        parts: commit.parts()?,
     };
+    let previous_json = previous.as_ref().map(Manifest::to_json);
     let manifest = Manifest::new(previous, record, settings, &embedded, counts, ids.next_event_id, ids.next_story_id);
-    commit.add_bytes(&dir.root().join("manifest.json"), &manifest.to_json())?;
+    manifest.stage(&mut commit, &dir, previous_json.as_deref())?;
     commit.commit()?;
     Ok(RunReport {
         added: batch_articles.len(),

@@ -209,10 +209,13 @@ fn file_key(p: &Path) -> (PathBuf, u64, i64) {
 /// `add`, adds them to the run there, as `storyline add` does): or finds
 /// the job an earlier driver left with the same inputs and settings onto the
 /// same run, and resumes it.
-pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u64, add: bool) -> Result<Status, PipelineError> {
+pub fn plan(inputs: &[PathBuf], out: &Path, settings: &Settings, shard_bytes: u64, add: bool, wait: aggregate::Wait) -> Result<Status, PipelineError> {
     if inputs.iter().any(|p| p.as_os_str() == ingest::STDIN) {
         return Err(PipelineError::Job("a sharded job reads files: standard input (`-`) cannot be cut into shards".into()));
     }
+    // One writer of the run at a time (the maps between plan and finish
+    // write only in the job's folder; finish checks that no add came between).
+    let _writer = aggregate::RunLock::acquire(out, wait)?;
     // Finishes (or undoes) a commit a killed `finish` left.
     let dir = RunDir::open(out)?;
     let (previous, precision) = crate::run::previous_run(&dir, settings, add)?;
@@ -367,7 +370,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
     let t = Instant::now();
     // The embedding cache is one append-only file per machine: shard
     // processes do not share it.
-    let opts = RunOptions { inputs: Vec::new(), out: out.to_path_buf(), model_dir: model_dir.to_path_buf(), cache_dir: None, model_threads };
+    let opts = RunOptions { inputs: Vec::new(), out: out.to_path_buf(), model_dir: model_dir.to_path_buf(), cache_dir: None, model_threads, wait: aggregate::Wait::No };
     let (embedded, sentence_part) = crate::run::embed_batch(&ingested.articles, &opts, &settings, &dir, &writer, &stamp, &NoProgress)?;
     stage_done(&mut times, "embed", t);
     let mut commit = dir.commit();
@@ -408,7 +411,8 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
 /// order) and commits the shards' parts and the whole tables into the run
 /// folder in one commit, as `storyline run` (or `add`) does; then removes
 /// the job's folder.
-pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
+pub fn finish(out: &Path, wait: aggregate::Wait) -> Result<RunReport, PipelineError> {
+    let _writer = aggregate::RunLock::acquire(out, wait)?;
     // Finishes (or undoes) a commit a killed `finish` left.
     let dir = RunDir::open(out)?;
     let job = Job::new(out);
@@ -464,8 +468,9 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
     let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, numerics, articles: Vec::new(), leads: Vec::new() };
     let mut corpus: Vec<Article> = Vec::new();
     let mut assignments = std::collections::HashMap::new();
-    if previous.is_some() {
-        crate::run::read_parts_into(&dir, &mut corpus, &mut embedded)?;
+    if let Some(m) = &previous {
+        m.check_parts(&dir, aggregate::Check::Checksum, crate::run::READ_BACK)?;
+        crate::run::read_run_into(&dir, m, &mut corpus, &mut embedded)?;
         assignments = aggregate::read_assignments(&dir)?;
     }
     let n_earlier = corpus.len();
@@ -526,10 +531,12 @@ pub fn finish(out: &Path) -> Result<RunReport, PipelineError> {
         warnings,
         seconds: times.iter().map(|(s, t)| (s.to_string(), *t)).collect(),
         peak_rss_mib: peak,
+        parts: commit.parts()?,
     };
+    let previous_json = previous.as_ref().map(Manifest::to_json);
     let manifest = Manifest::new(previous, record, &plan.key.settings, &embedded, rows, ids.next_event_id, ids.next_story_id);
     commit.remove(job.plan_path());
-    commit.add_bytes(&dir.root().join("manifest.json"), &manifest.to_json())?;
+    manifest.stage(&mut commit, &dir, previous_json.as_deref())?;
     commit.commit()?;
     drop(lock_file);
     remove_job(&job);

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use pipeline::{NoProgress, RunOptions, Settings};
 use polars::prelude::*;
 
+use pipeline::Wait;
+
 mod common;
 use common::{model, workspace};
 
@@ -17,9 +19,12 @@ fn run_seeds(out: &Path, threads: usize) -> pipeline::RunReport {
         model_dir: model(),
         cache_dir: None,
         model_threads: threads,
+        wait: Wait::No,
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    pool.install(|| pipeline::run(&opts, &Settings::default(), &NoProgress)).expect("pipeline runs on the seeds")
+    let report = pool.install(|| pipeline::run(&opts, &Settings::default(), &NoProgress)).expect("pipeline runs on the seeds");
+    common::verified(out);
+    report
 }
 
 fn read(p: &Path) -> DataFrame {
@@ -102,6 +107,7 @@ fn missing_model_is_a_clear_error() {
         model_dir: out.path().join("no-model-here"),
         cache_dir: None,
         model_threads: 1,
+        wait: Wait::No,
     };
     let err = pipeline::run(&opts, &Settings::default(), &NoProgress).err().expect("must fail").to_string();
     assert!(err.contains("no-model-here") && err.contains("cargo xtask setup"), "{err}");
@@ -115,6 +121,7 @@ fn unwritable_output_is_a_clear_error() {
         model_dir: model(),
         cache_dir: None,
         model_threads: 1,
+        wait: Wait::No,
     };
     let err = pipeline::run(&opts, &Settings::default(), &NoProgress).err().expect("must fail").to_string();
     assert!(err.contains("/proc/storyline-out"), "{err}");
@@ -192,6 +199,7 @@ fn pages_with_no_content_make_no_event() {
         model_dir: model(),
         cache_dir: None,
         model_threads: 2,
+        wait: Wait::No,
     };
     let report = pipeline::run(&opts, &Settings::default(), &NoProgress).expect("runs");
     assert!(report.rejects.is_empty(), "{:?}", report.rejects);

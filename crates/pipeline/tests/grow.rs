@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use pipeline::{NoProgress, RunOptions, Settings};
 use polars::prelude::*;
 
+use pipeline::Wait;
+
 mod common;
 use common::{model, snapshot, workspace};
 
@@ -19,11 +21,13 @@ fn seeds() -> Vec<PathBuf> {
 }
 
 fn opts(out: &Path, inputs: Vec<PathBuf>) -> RunOptions {
-    RunOptions { inputs, out: out.to_path_buf(), model_dir: model(), cache_dir: None, model_threads: 2 }
+    RunOptions { inputs, out: out.to_path_buf(), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No }
 }
 
 fn add(out: &Path, inputs: Vec<PathBuf>, settings: &Settings) -> pipeline::RunReport {
-    pipeline::add(&opts(out, inputs), settings, &NoProgress).expect("add works")
+    let report = pipeline::add(&opts(out, inputs), settings, &NoProgress).expect("add works");
+    common::verified(out);
+    report
 }
 
 fn read(p: &Path) -> DataFrame {

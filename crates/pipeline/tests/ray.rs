@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use pipeline::{NoProgress, RunOptions, Settings};
 
+use pipeline::Wait;
+
 mod common;
 use common::{assert_same_run, model, workspace};
 
@@ -94,7 +96,7 @@ fn a_ray_job_is_the_same_run_through_killed_workers_and_drivers() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = corpus(dir.path());
     let one = dir.path().join("one");
-    let opts = RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2 };
+    let opts = RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No };
     pipeline::run(&opts, &Settings::default(), &NoProgress).unwrap();
 
     // A worker killed mid-shard: Ray runs its task again.
@@ -130,4 +132,95 @@ fn a_ray_job_is_the_same_run_through_killed_workers_and_drivers() {
     let embedded = report["phases"]["embed"]["shards"].as_u64().unwrap();
     assert!(embedded < planned, "the rerun embedded {embedded} of {planned} shards: the finished ones are skipped");
     assert_same_run(&one, &out);
+}
+
+/// A listening TCP socket: address, port, inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listening {
+    address: String,
+    port: u16,
+    inode: u64,
+}
+
+impl Listening {
+    fn loopback(&self) -> bool {
+        self.address.starts_with("127.") || self.address == "::1" || self.address.starts_with("::ffff:127.")
+    }
+}
+
+/// Listening sockets of /proc/net/tcp and tcp6.
+fn listening() -> Vec<Listening> {
+    let mut out = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" {
+                continue;
+            }
+            let (addr, port) = f[1].split_once(':').unwrap();
+            let port = u16::from_str_radix(port, 16).unwrap();
+            // Each 32-bit word is in the host's (little-endian) order.
+            let bytes: Vec<u8> = (0..addr.len() / 8)
+                .flat_map(|w| u32::from_str_radix(&addr[w * 8..w * 8 + 8], 16).unwrap().to_le_bytes())
+                .collect();
+            let address = if v6 {
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap()).to_string()
+            } else {
+                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).unwrap()).to_string()
+            };
+            out.push(Listening { address, port, inode: f[9].parse().unwrap() });
+        }
+    }
+    out
+}
+
+/// The process holding socket `inode`, if it is `root` or one of its descendants.
+fn holder_in_tree(inode: u64, root: u32) -> Option<(u32, String)> {
+    let link = format!("socket:[{inode}]");
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+        if fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == link)) {
+            let mut p = pid;
+            while p > 1 {
+                if p == root {
+                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    return Some((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+                }
+                p = parent(p)?;
+            }
+            return None;
+        }
+    }
+    None
+}
+
+/// A local cluster started for one run listens on loopback only: every
+/// listening socket the driver's processes (Ray's GCS, raylet, workers,
+/// agents) open during the job is on 127.0.0.1 or ::1.
+#[test]
+fn a_local_ray_cluster_listens_on_loopback_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let before: Vec<u64> = listening().iter().map(|l| l.inode).collect();
+    let mut child = driver(&[workspace().join("data/seeds")], &out).stderr(Stdio::piped()).spawn().unwrap();
+    let root = child.id();
+    let mut seen: Vec<(Listening, u32, String)> = Vec::new();
+    while child.try_wait().unwrap().is_none() {
+        for l in listening() {
+            if before.contains(&l.inode) || seen.iter().any(|(s, _, _)| s.inode == l.inode) {
+                continue;
+            }
+            if let Some((pid, cmd)) = holder_in_tree(l.inode, root) {
+                seen.push((l, pid, cmd));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    finish(child);
+    assert!(seen.len() >= 3, "the job's own sockets were seen (GCS, raylet, workers): {seen:#?}");
+    let open: Vec<String> = seen.iter().filter(|(l, _, _)| !l.loopback()).map(|(l, pid, cmd)| format!("{}:{} pid {pid} {cmd}", l.address, l.port)).collect();
+    assert!(open.is_empty(), "sockets of the job listening beyond loopback: {open:#?}");
+    common::verified(&out);
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use pipeline::{shards, NoProgress, RunOptions, Settings};
 
+use pipeline::Wait;
+
 mod common;
 use common::{assert_same_run, model, workspace};
 
@@ -19,7 +21,8 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
     for n in 0..6 {
         let body = format!(
             "Crews in town {n} repaired the river bridge on Tuesday after the floods, the council said. \
-             Traffic on the bridge in town {n} will resume next week, officials said.\nSign up for our newsletter: the day's news in your inbox."
+             Traffic on the bridge in town {n} will resume next week, officials said. \
+             Engineers inspected the steel beams, railings and deck surface before reopening lanes for buses, trucks and cars.\nSign up for our newsletter: the day's news in your inbox."
         );
         lines.push(serde_json::json!({"id": format!("b{n}"), "title": format!("Bridge {n} repaired - Valley Times"), "date": "2024-03-0{}", "source": "valley", "text": body}).to_string().replace("2024-03-0{}", &format!("2024-03-0{}", n + 1)));
     }
@@ -37,7 +40,7 @@ fn run_in_shards(inputs: &[PathBuf], out: &Path, shard_bytes: u64, add: bool) ->
 }
 
 fn run_in_shards_with(inputs: &[PathBuf], out: &Path, shard_bytes: u64, add: bool, settings: &Settings) -> shards::Status {
-    let status = shards::plan(inputs, out, settings, shard_bytes, add).unwrap();
+    let status = shards::plan(inputs, out, settings, shard_bytes, add, Wait::No).unwrap();
     let n = status.shards;
     for k in 0..n {
         shards::votes(out, k).unwrap();
@@ -52,7 +55,7 @@ fn run_in_shards_with(inputs: &[PathBuf], out: &Path, shard_bytes: u64, add: boo
     }
     // A step run again (Ray retried it) changes nothing.
     shards::embed(out, 0, &model(), 2).unwrap();
-    shards::finish(out).unwrap();
+    shards::finish(out, Wait::No).unwrap();
     status
 }
 
@@ -62,7 +65,7 @@ fn a_run_in_shards_is_the_same_run() {
     let inputs = corpus(dir.path());
     let one = dir.path().join("one");
     let report = pipeline::run(
-        &RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2 },
+        &RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No },
         &Settings::default(),
         &NoProgress,
     )
@@ -94,7 +97,7 @@ fn a_run_in_shards_is_the_same_run_in_bf16() {
     let mut settings = Settings::default();
     settings.set("embed.precision", "bf16").unwrap();
     let one = dir.path().join("one");
-    let opts = RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2 };
+    let opts = RunOptions { inputs: inputs.clone(), out: one.clone(), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No };
     pipeline::run(&opts, &settings, &NoProgress).unwrap();
     let sharded = dir.path().join("sharded");
     let status = run_in_shards_with(&inputs, &sharded, 1_000, false, &settings);
@@ -110,7 +113,7 @@ fn a_run_in_shards_is_the_same_run_in_bf16() {
 fn adding_in_shards_is_adding() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = corpus(dir.path());
-    let opts = |out: &Path, inputs: Vec<PathBuf>| RunOptions { inputs, out: out.to_path_buf(), model_dir: model(), cache_dir: None, model_threads: 2 };
+    let opts = |out: &Path, inputs: Vec<PathBuf>| RunOptions { inputs, out: out.to_path_buf(), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No };
     // The first batch: the feed (and so its furniture and bridge 2).
     let (one, sharded) = (dir.path().join("one"), dir.path().join("sharded"));
     for out in [&one, &sharded] {
@@ -127,8 +130,8 @@ fn adding_in_shards_is_adding() {
     assert_eq!((manifest.batches[1].articles, manifest.batches[1].known), (5, 8));
     // Nothing new: the run stays as it was.
     let before = common::snapshot(&sharded);
-    shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true).unwrap();
-    let n = shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true).unwrap().shards;
+    shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true, Wait::No).unwrap();
+    let n = shards::plan(&inputs, &sharded, &Settings::default(), 3_000, true, Wait::No).unwrap().shards;
     for k in 0..n {
         shards::votes(&sharded, k).unwrap();
     }
@@ -140,7 +143,7 @@ fn adding_in_shards_is_adding() {
     for k in 0..n {
         shards::embed(&sharded, k, &model(), 2).unwrap();
     }
-    let report = shards::finish(&sharded).unwrap();
+    let report = shards::finish(&sharded, Wait::No).unwrap();
     assert!(!report.committed);
     assert_eq!(report.known, 13);
     assert_eq!(common::snapshot(&sharded), before);
@@ -153,17 +156,17 @@ fn a_job_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = corpus(dir.path());
     let out = dir.path().join("run");
-    let first = shards::plan(&inputs, &out, &Settings::default(), 4_000, false).unwrap();
+    let first = shards::plan(&inputs, &out, &Settings::default(), 4_000, false, Wait::No).unwrap();
     assert!(!first.resumed);
     shards::votes(&out, 0).unwrap();
     shards::votes(&out, 1).unwrap();
-    let again = shards::plan(&inputs, &out, &Settings::default(), 4_000, false).unwrap();
+    let again = shards::plan(&inputs, &out, &Settings::default(), 4_000, false, Wait::No).unwrap();
     assert!(again.resumed);
     assert_eq!(again.votes, (2..first.shards).collect::<Vec<_>>());
     // Other settings: a new job.
     let mut other = Settings::default();
     other.cluster.threshold += 0.01;
-    let fresh = shards::plan(&inputs, &out, &other, 4_000, false).unwrap();
+    let fresh = shards::plan(&inputs, &out, &other, 4_000, false, Wait::No).unwrap();
     assert!(!fresh.resumed);
     assert_eq!(fresh.votes.len(), fresh.shards);
     // A finish before the maps are done says which shard is missing.

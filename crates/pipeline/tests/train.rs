@@ -9,6 +9,8 @@ use std::path::Path;
 use pipeline::train::{model_toml, train, Corpus};
 use pipeline::{NoProgress, RunOptions, Settings};
 
+use pipeline::Wait;
+
 mod common;
 use common::{model, workspace};
 
@@ -18,7 +20,7 @@ fn corpus(name: &str, n: usize, dir: &Path) -> Corpus {
     let text = std::fs::read_to_string(&gold).unwrap_or_else(|e| panic!("{}: {e}", gold.display()));
     let subset = dir.join(format!("{name}.jsonl"));
     std::fs::write(&subset, text.lines().take(n).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-    let opts = RunOptions { inputs: vec![subset.clone()], out: dir.join(name), model_dir: model(), cache_dir: None, model_threads: 0 };
+    let opts = RunOptions { inputs: vec![subset.clone()], out: dir.join(name), model_dir: model(), cache_dir: None, model_threads: 0, wait: Wait::No };
     let r = pipeline::run(&opts, &Settings::default(), &NoProgress).unwrap();
     Corpus { name: name.into(), level: pipeline::Level::Event, articles: r.articles, embedded: r.embedded, gold: pipeline::read_gold(&subset).unwrap() }
 }

@@ -46,6 +46,18 @@ pub(crate) struct Common {
     /// No progress bars and no summary.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// When another command is writing --out, wait for it to finish (else
+    /// fail at once, naming it).
+    #[arg(long)]
+    wait: bool,
+}
+
+fn wait(yes: bool) -> pipeline::Wait {
+    if yes {
+        pipeline::Wait::Yes
+    } else {
+        pipeline::Wait::No
+    }
 }
 
 /// What every step of a sharded job takes (the rest is in its plan).
@@ -116,6 +128,9 @@ enum ShardStep {
         /// No summary.
         #[arg(long)]
         quiet: bool,
+        /// When another command is writing --out, wait for it.
+        #[arg(long)]
+        wait: bool,
         #[command(flatten)]
         common: ShardCommon,
     },
@@ -201,6 +216,16 @@ enum Cmd {
     /// driver of `cargo xtask ray` runs; see pipeline::shards).
     #[command(subcommand)]
     Shard(ShardStep),
+    /// Check a run folder against its manifest (parts, checksums, rows, ids,
+    /// leftovers of interrupted writers); changes nothing, exits 1 on any
+    /// finding.
+    Verify {
+        /// The run folder.
+        run: PathBuf,
+        /// When another command is writing it, wait for it to finish.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Run the pipeline on a gold-labelled JSONL file and score its events.
     Eval {
         /// JSONL with `id`, `event`, `title`, `date`, `text`.
@@ -276,6 +301,7 @@ pub(crate) fn options(common: &Common, inputs: Vec<PathBuf>) -> RunOptions {
         model_dir: common.model.clone().unwrap_or_else(pipeline::default_model_dir),
         cache_dir: (!common.no_cache).then(pipeline::default_cache_dir),
         model_threads: common.threads.unwrap_or(0),
+        wait: wait(common.wait),
     }
 }
 
@@ -303,6 +329,7 @@ fn main() -> Result<()> {
             | ShardStep::Embed { common, .. }
             | ShardStep::Finish { common, .. },
         ) => (common.threads, true),
+        Cmd::Verify { .. } => (None, true),
     };
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("cannot set up threads")?;
@@ -310,6 +337,7 @@ fn main() -> Result<()> {
     let bar = Bar { bar: std::sync::Mutex::new(None), quiet };
     match cli.cmd {
         Cmd::Shard(step) => shard(step),
+        Cmd::Verify { run, wait: w } => verify(&run, wait(w)),
         Cmd::Run { input, common } => grow(pipeline::run, input, &common, &bar),
         Cmd::Add { input, common } => grow(pipeline::add, input, &common, &bar),
         Cmd::Eval { gold, sweep, record, batches, level, common } => {
@@ -349,7 +377,7 @@ fn shard(step: ShardStep) -> Result<()> {
     match step {
         ShardStep::Plan { input, shard_mb, add, common } => {
             let bytes = (shard_mb * 1e6).max(1.0) as u64;
-            let status = shards::plan(&input, &common.out, &settings(&common)?, bytes, add)?;
+            let status = shards::plan(&input, &common.out, &settings(&common)?, bytes, add, wait(common.wait))?;
             println!("{}", serde_json::to_string(&status)?);
         }
         ShardStep::Votes { shard, common } => shards::votes(&common.out, shard)?,
@@ -366,9 +394,9 @@ fn shard(step: ShardStep) -> Result<()> {
             let model = common.model.clone().unwrap_or_else(pipeline::default_model_dir);
             shards::embed(&common.out, shard, &model, common.threads.unwrap_or(0))?;
         }
-        ShardStep::Finish { quiet, common } => {
+        ShardStep::Finish { quiet, wait: w, common } => {
             let t = Instant::now();
-            let report = shards::finish(&common.out)?;
+            let report = shards::finish(&common.out, wait(w))?;
             if !quiet {
                 summary(&report, &common.out, t.elapsed().as_secs_f64());
             }
@@ -414,6 +442,12 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
         r.rejects.len(),
         r.warnings
     );
+    let chrome: u32 = new.iter().map(|a| a.removed.chrome).sum();
+    if chrome > 0 {
+        let pages = new.iter().filter(|a| a.removed.chrome > 0).count();
+        let emptied = new.iter().filter(|a| a.removed.chrome > 0 && a.content != ingest::Content::Article).count();
+        println!("site chrome: {chrome} lines removed from {pages} pages ({emptied} left with their headline only or no content)");
+    }
     let c = &r.clustering;
     let mut sizes = vec![0usize; c.n_events];
     for &e in &c.event {
@@ -437,6 +471,19 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
         println!("  ... and {} more skipped (see rejects/)", r.rejects.len() - 10);
     }
     println!("outputs in {} ({secs:.1} s)", out.display());
+}
+
+/// `storyline verify`: every finding a line, exit status 1 on any.
+fn verify(run: &std::path::Path, w: pipeline::Wait) -> Result<()> {
+    let v = pipeline::verify::verify(run, w)?;
+    for f in &v.findings {
+        println!("{}: {f}", run.display());
+    }
+    if v.findings.is_empty() {
+        println!("{}: verified: {} batches, {} recorded parts, {} articles; every check passed", run.display(), v.batches, v.parts, v.articles);
+        return Ok(());
+    }
+    anyhow::bail!("{}: {} finding(s); nothing was changed", run.display(), v.findings.len())
 }
 
 /// What the inputs held besides articles, when anything.

@@ -12,11 +12,15 @@ pub fn model() -> PathBuf {
     cache_paths::work_tree_model(&workspace())
 }
 
-/// Every file under `dir` (recursively) with its bytes, sorted by path.
+/// Every file under `dir` (recursively) with its bytes, sorted by path; the
+/// writer lock's file (who last wrote, not what) left out.
 #[allow(dead_code)] // not every test binary uses it
 pub fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name() == aggregate::LOCK_FILE {
+            continue;
+        }
         if e.path().is_dir() {
             out.extend(snapshot(&e.path()));
         } else {
@@ -25,6 +29,15 @@ pub fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// Asserts that `storyline verify` finds nothing in the run in `run`.
+#[allow(dead_code)]
+pub fn verified(run: &std::path::Path) {
+    let v = pipeline::verify::verify(run, pipeline::Wait::No).unwrap();
+    let findings: Vec<String> = v.findings.iter().map(ToString::to_string).collect();
+    assert!(findings.is_empty(), "verify {}: {findings:#?}", run.display());
+    assert!(v.articles > 0 && v.parts > 0, "verify looked at nothing");
 }
 
 /// Columns that say when and in which batch a row was written: the only
@@ -79,6 +92,8 @@ fn floats(s: &polars::prelude::Series) -> Option<Vec<Option<f64>>> {
 /// alone (embed::Shapes), never on which sentences share its model call.
 #[allow(dead_code)]
 pub fn assert_same_run(a: &std::path::Path, b: &std::path::Path) {
+    verified(a);
+    verified(b);
     let same = |name: &str, x: &polars::prelude::DataFrame, y: &polars::prelude::DataFrame| {
         assert_eq!(x.get_column_names(), y.get_column_names(), "{name}: columns");
         assert_eq!(x.height(), y.height(), "{name}: rows");
