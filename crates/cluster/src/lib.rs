@@ -191,7 +191,7 @@ impl Prepared {
             .par_iter()
             .filter_map(|&(i, j)| {
                 let mut s = self.signals(docs, i, j, cfg)?;
-                s.relate(&best[i], &best[j]);
+                s.relate(&best[i], &best[j], cfg.pair_model.floors());
                 f(i, j, s)
             })
             .collect()

@@ -59,6 +59,9 @@ pub const FEATURE_NAMES: [&str; FEATURES] = [
     "relative_lead",
 ];
 
+/// Index of the `undated` feature.
+pub const UNDATED: usize = 5;
+
 /// Whether feature `k` is one of the headline ones (`headlines` ...
 /// `headline_lexical`): 0 for every pair of two full articles, so a
 /// two-stage fit can leave them to the pairs with a headline.
@@ -95,11 +98,16 @@ impl PairSignals {
         [self.dense, self.lexical, self.lead]
     }
 
-    /// Sets [`PairSignals::relative`] from each article's best cosines.
-    pub fn relate(&mut self, best_a: &[f32; 3], best_b: &[f32; 3]) {
+    /// Sets [`PairSignals::relative`] from each article's best cosines:
+    /// each cosine divided by the lower of the two articles' best, or by
+    /// `floors` when that is higher. Being an article's best match is
+    /// evidence only when the best is itself a good match: an article whose
+    /// only candidates are poor (a small folder, a lone story in a big one)
+    /// would otherwise call a poor pair "as close as it gets".
+    pub fn relate(&mut self, best_a: &[f32; 3], best_b: &[f32; 3], floors: [f32; 3]) {
         let own = self.cosines();
         for k in 0..3 {
-            self.relative[k] = (own[k] / best_a[k].min(best_b[k]).max(1e-6)).clamp(0.0, 1.0);
+            self.relative[k] = (own[k] / best_a[k].min(best_b[k]).max(floors[k]).max(1e-6)).clamp(0.0, 1.0);
         }
     }
 }
@@ -129,6 +137,13 @@ pub struct PairModel {
     pub relative_dense: f32,
     pub relative_lexical: f32,
     pub relative_lead: f32,
+    /// What a good match's dense, lexical and lead cosines are: a relative
+    /// cosine is divided by the articles' best or by this, whichever is
+    /// higher. `train` sets each to the cosine that 90% of true pairs (of
+    /// two full articles) reach, each corpus weighing the same.
+    pub floor_dense: f32,
+    pub floor_lexical: f32,
+    pub floor_lead: f32,
 }
 
 impl Default for PairModel {
@@ -136,30 +151,33 @@ impl Default for PairModel {
     /// train`); storyline.toml explains each weight.
     fn default() -> Self {
         Self {
-            threshold: 0.3,
+            threshold: 0.4,
             edge_min: 0.05,
-            bias: -9.064,
-            dense: -2.462,
-            lexical: 12.015,
-            lead: 1.792,
-            title: 0.006,
-            log_gap: -0.563,
-            undated: 0.552,
-            year_mismatch: -0.888,
-            headlines: 1.182,
-            one_headline: 0.771,
-            headline_dense: 6.08,
-            headline_lexical: -15.959,
-            relative_dense: 2.106,
-            relative_lexical: 4.367,
-            relative_lead: 2.804,
+            bias: -8.465,
+            dense: -2.521,
+            lexical: 11.539,
+            lead: 1.862,
+            title: 0.241,
+            log_gap: -0.625,
+            undated: 0.0,
+            year_mismatch: -0.83,
+            headlines: 1.711,
+            one_headline: 0.853,
+            headline_dense: 4.903,
+            headline_lexical: -16.069,
+            relative_dense: 1.971,
+            relative_lexical: 4.597,
+            relative_lead: 2.589,
+            floor_dense: 0.617,
+            floor_lexical: 0.173,
+            floor_lead: 0.554,
         }
     }
 }
 
 impl PairModel {
     /// The model with `weights` = [bias, one weight per feature].
-    pub fn from_weights(threshold: f32, edge_min: f32, weights: &[f32; FEATURES + 1]) -> Self {
+    pub fn from_weights(threshold: f32, edge_min: f32, weights: &[f32; FEATURES + 1], floors: [f32; 3]) -> Self {
         let [bias, dense, lexical, lead, title, log_gap, undated, year_mismatch, headlines, one_headline, headline_dense, headline_lexical, relative_dense, relative_lexical, relative_lead] =
             *weights;
         Self {
@@ -180,7 +198,15 @@ impl PairModel {
             relative_dense,
             relative_lexical,
             relative_lead,
+            floor_dense: floors[0],
+            floor_lexical: floors[1],
+            floor_lead: floors[2],
         }
+    }
+
+    /// The floors of the relative cosines: dense, lexical, lead.
+    pub fn floors(&self) -> [f32; 3] {
+        [self.floor_dense, self.floor_lexical, self.floor_lead]
     }
 
     /// [bias, one weight per feature], in [`FEATURE_NAMES`] order after the bias.
@@ -361,6 +387,25 @@ pub fn fit_some(samples: &[Sample], l2: f64, free: &[bool; FEATURES + 1], fixed:
     out
 }
 
+/// [`fit_some`] with each free weight held at or below `upper` (raw-feature
+/// weights; `f32::INFINITY`: no bound): a weight the fit would put above
+/// its bound is held at the bound and the others fitted again, until none
+/// is (an active-set method, each round one more weight held).
+pub fn fit_bounded(samples: &[Sample], l2: f64, free: &[bool; FEATURES + 1], fixed: &[f32; FEATURES + 1], upper: &[f32; FEATURES + 1]) -> [f32; FEATURES + 1] {
+    let (mut free, mut fixed) = (*free, *fixed);
+    loop {
+        let w = fit_some(samples, l2, &free, &fixed);
+        let over: Vec<usize> = (0..=FEATURES).filter(|&a| free[a] && w[a] > upper[a]).collect();
+        if over.is_empty() {
+            return w;
+        }
+        for a in over {
+            free[a] = false;
+            fixed[a] = upper[a];
+        }
+    }
+}
+
 /// Solves `a x = b` for a symmetric positive definite `a` (Cholesky).
 #[allow(clippy::needless_range_loop)] // matrix code: indices say which entry
 fn solve<const P: usize>(mut a: [[f64; P]; P], b: [f64; P]) -> [f64; P] {
@@ -420,7 +465,7 @@ mod tests {
                     headlines: 0,
                     relative: [0.0; 3],
                 };
-                let model = PairModel::from_weights(0.5, 0.0, &truth);
+                let model = PairModel::from_weights(0.5, 0.0, &truth, [0.0; 3]);
                 let positive = next() < f64::from(model.probability(&s));
                 Sample { features: s.features(), positive, weight: 1.0 }
             })
@@ -437,7 +482,7 @@ mod tests {
     #[test]
     fn fit_some_keeps_fixed_weights_and_fits_the_rest() {
         let truth = named(-2.0, &[("lexical", 5.0), ("headlines", 1.5)]);
-        let model = PairModel::from_weights(0.5, 0.0, &truth);
+        let model = PairModel::from_weights(0.5, 0.0, &truth, [0.0; 3]);
         let samples: Vec<Sample> = (0..20_000)
             .map(|k| {
                 let s = PairSignals { lexical: (k % 100) as f32 / 100.0, headlines: if k % 3 == 0 { 2 } else { 0 }, ..Default::default() };
@@ -461,9 +506,62 @@ mod tests {
         assert!(full.features().iter().enumerate().all(|(k, &x)| !is_headline_feature(k) || x == 0.0));
     }
 
+    /// A weight bounded above stays at its bound when the data pull it
+    /// higher, and the rest fit around it.
+    #[test]
+    fn a_bounded_weight_stays_at_its_bound() {
+        let truth = named(-2.0, &[("lexical", 5.0), ("undated", 1.5)]);
+        let model = PairModel::from_weights(0.5, 0.0, &truth, [0.0; 3]);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f32 / (1u64 << 53) as f32
+        };
+        let samples: Vec<Sample> = (0..20_000)
+            .map(|k| {
+                let s = PairSignals { lexical: (k % 100) as f32 / 100.0, gap: if k % 2 == 0 { None } else { Some(next() * 30.0) }, ..Default::default() };
+                let positive = next() < model.probability(&s);
+                Sample { features: s.features(), positive, weight: 1.0 }
+            })
+            .collect();
+        let free = [true; FEATURES + 1];
+        assert!(fit(&samples, 1e-6)[1 + UNDATED] > 1.0, "unbounded, the weight is fitted positive");
+        let mut upper = [f32::INFINITY; FEATURES + 1];
+        upper[1 + UNDATED] = 0.0;
+        let w = fit_bounded(&samples, 1e-6, &free, &[0.0; FEATURES + 1], &upper);
+        assert_eq!(w[1 + UNDATED], 0.0);
+        assert!(w[2] > 3.0, "the others still fit: {w:?}");
+    }
+
+    /// Being an article's best match says something only when the match is
+    /// itself good: with the fitted defaults, a poor pair that is each
+    /// article's only candidate stays apart (without the floors it would
+    /// have been "as close as either gets" and joined), while look-alike
+    /// reports that are each other's best (ECB+'s two earthquakes) and a
+    /// good match still join.
+    #[test]
+    fn relative_cosines_count_only_above_a_good_match() {
+        let m = PairModel::default();
+        let p = |s: PairSignals, best: [f32; 3], floors: [f32; 3]| {
+            let mut s = s;
+            s.relate(&best, &best, floors);
+            m.probability(&s)
+        };
+        let poor = PairSignals { dense: 0.3, lexical: 0.04, lead: 0.35, title: 0.2, gap: Some(0.0), ..Default::default() };
+        let only = poor.cosines();
+        assert!(p(poor, only, m.floors()) < m.threshold, "a lone poor candidate: {}", p(poor, only, m.floors()));
+        assert!(p(poor, only, [0.0; 3]) > m.threshold, "without floors it would merge: {}", p(poor, only, [0.0; 3]));
+        let alike = PairSignals { dense: 0.8, lexical: 0.3, lead: 0.78, title: 0.7, gap: None, ..Default::default() };
+        assert!(p(alike, [0.82, 0.31, 0.8], m.floors()) > m.threshold, "look-alike best matches join");
+        let good = PairSignals { dense: 0.85, lexical: 0.45, lead: 0.85, title: 0.8, gap: Some(1.0), ..Default::default() };
+        assert!(p(good, [0.9, 0.6, 0.9], m.floors()) > m.threshold);
+    }
+
     #[test]
     fn probability_rises_with_the_weighted_signals() {
-        let m = PairModel::from_weights(0.5, 0.0, &named(-4.0, &[("dense", 1.0), ("lexical", 8.0), ("lead", 2.0), ("log_gap", -0.5), ("year_mismatch", -2.0)]));
+        let m = PairModel::from_weights(0.5, 0.0, &named(-4.0, &[("dense", 1.0), ("lexical", 8.0), ("lead", 2.0), ("log_gap", -0.5), ("year_mismatch", -2.0)]), [0.0; 3]);
         let near = PairSignals { dense: 0.8, lexical: 0.6, lead: 0.9, title: 0.7, gap: Some(0.0), ..Default::default() };
         let far = PairSignals { lexical: 0.05, gap: Some(30.0), ..near };
         assert!(m.probability(&near) > 0.9 && m.probability(&far) < 0.1);

@@ -85,8 +85,17 @@ fn seeds_end_to_end_and_deterministic() {
         let name = f.display().to_string();
         assert!(!name.ends_with(".tmp") && !name.contains(".commit"), "{name} left in the output");
     }
-    // The coalition-withdrawal articles of 2021-2024 form one story.
+    // The coalition-withdrawal articles of 2021-2024 form one story; the
+    // July 2021 statement (000) is not one event with the reports of 2023
+    // and 2024 (001, 003), undated as those are: a missing date is no
+    // evidence of one event.
     assert_eq!(report.clustering.n_stories, 1, "stories: {:?}", report.clustering.story);
+    let event_of = |seed: &str| {
+        let k = report.articles.iter().position(|a| a.origin.file.to_string_lossy().contains(&format!("/{seed}_"))).unwrap();
+        report.clustering.event[k]
+    };
+    assert_ne!(event_of("000"), event_of("001"));
+    assert_ne!(event_of("000"), event_of("003"));
 
     // The same tables (and file names) whatever the thread count; only the
     // batch's time differs between the two runs.
@@ -263,4 +272,26 @@ fn json_lines_from_standard_input() {
     let articles = read(&part(&run, "articles"));
     let files: Vec<&str> = articles.column("source_file").unwrap().str().unwrap().iter().map(Option::unwrap_or_default).collect();
     assert_eq!(files, vec!["-"; 5]);
+}
+
+/// Six short dated articles, each about something else (written here): six
+/// events. A new user's first folder is often this small, and each article's
+/// best match among the others is a poor one.
+#[test]
+fn a_few_unrelated_articles_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let arts = [
+        ("dhaka", "Floods cut off villages near Dhaka", "Heavy monsoon rain flooded low-lying villages north of Dhaka on Tuesday, cutting roads and forcing thousands of families onto higher ground. Relief workers handed out rice and clean water from boats, the disaster ministry said."),
+        ("chile", "Strong earthquake shakes northern Chile", "A magnitude 6.8 earthquake struck off the coast of northern Chile on Tuesday, swaying buildings in Antofagasta and cutting power to several neighbourhoods. The navy said there was no tsunami threat."),
+        ("rates", "Central bank raises interest rate to 5.25 percent", "The central bank raised its benchmark interest rate by a quarter point to 5.25 percent on Tuesday, saying inflation remained too high. Economists had expected the move after strong wage figures last month."),
+        ("bikes", "City council approves new bicycle lanes downtown", "The city council voted on Tuesday to build twelve kilometres of protected bicycle lanes through downtown, replacing a lane of parking on four streets. Construction is due to begin in the spring."),
+        ("football", "Late goal gives United win over City", "A header in the ninetieth minute gave United a 2-1 win over City on Tuesday night, lifting them to third in the league. City had led at half-time through a penalty."),
+        ("antibiotic", "Researchers report new antibiotic against resistant bacteria", "Researchers said on Tuesday they had found a new antibiotic that kills bacteria resistant to most existing drugs, in tests on mice. Trials in people could begin within three years, the team wrote in the journal."),
+    ];
+    let lines: Vec<String> = arts.iter().map(|(id, t, x)| serde_json::json!({"id": id, "title": t, "date": "2024-05-14", "text": x}).to_string()).collect();
+    let input = dir.path().join("six.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let opts = RunOptions { inputs: vec![input], out: dir.path().join("run"), model_dir: model(), cache_dir: None, model_threads: 2, wait: Wait::No };
+    let report = pipeline::run(&opts, &Settings::default(), &NoProgress).unwrap();
+    assert_eq!(report.clustering.n_events, 6, "events: {:?}", report.clustering.event);
 }
