@@ -89,7 +89,7 @@ impl Synthetic {
             .iter()
             .zip(&self.texts)
             .zip(&self.dates)
-            .map(|((v, t), d)| cluster::Doc { vector: v, lead: &[], title: None, text: t, date: *d, duplicate_of: None, alone: false, headline: false })
+            .map(|((v, t), d)| cluster::Doc { vector: v, text: t, date: *d, ..cluster::Doc::default() })
             .collect()
     }
 }

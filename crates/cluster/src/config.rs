@@ -70,6 +70,11 @@ pub struct ClusterConfig {
     pub headline_story_threshold: f32,
     /// The learned pair model, used when `pair_score = "learned"`.
     pub pair_model: PairModel,
+    /// The pair model for articles the embedding model cannot read (their
+    /// language is outside its languages, or unknown): fitted with the
+    /// dense, lead, title and relative features withheld, so it scores a
+    /// pair on its words alone.
+    pub pair_model_words: PairModel,
 }
 
 impl Default for ClusterConfig {
@@ -98,6 +103,7 @@ impl Default for ClusterConfig {
             story_max_gap_days: 1500.0,
             headline_story_threshold: 0.15,
             pair_model: PairModel::default(),
+            pair_model_words: PairModel::words_default(),
         }
     }
 }
@@ -116,6 +122,20 @@ impl ClusterConfig {
     /// The similarity is a weighted mean: weights need not sum to one.
     pub fn weight_sum(&self) -> f32 {
         (self.dense_weight + self.lexical_weight + self.sentence_weight).max(f32::EPSILON)
+    }
+
+    /// The settings for articles the model cannot read: the words-only
+    /// pair model (or, for the weighted score, no dense or sentence
+    /// weight), no dense candidates, stories on their words.
+    pub fn words_only(&self) -> Self {
+        Self {
+            pair_model: self.pair_model_words.clone(),
+            dense_weight: 0.0,
+            sentence_weight: 0.0,
+            lsh_bands: 0,
+            story_dense_weight: 0.0,
+            ..self.clone()
+        }
     }
 
     /// The event threshold of the pair score in use.

@@ -23,7 +23,7 @@ pub use stable::{carry_ids, Carried, Change, ChangeRow};
 pub use terms::{terms, TermIndex, TermVector};
 
 /// One article as the cluster stage sees it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Doc<'a> {
     /// L2-normalised article vector (may be empty when the article had no text to embed).
     pub vector: &'a [f32],
@@ -39,6 +39,80 @@ pub struct Doc<'a> {
     pub alone: bool,
     /// A headline with little or no body (`ingest::Content::TitleOnly`).
     pub headline: bool,
+    /// The article's language (ISO 639-3), when known.
+    pub language: Option<&'a str>,
+    /// Whether the embedding model reads the article's language: its
+    /// vectors mean something. Articles it cannot read are clustered on
+    /// their words alone, with the articles of their own language.
+    pub readable: bool,
+}
+
+impl Default for Doc<'_> {
+    /// An empty article the model reads.
+    fn default() -> Self {
+        Doc { vector: &[], lead: &[], title: None, text: "", date: None, duplicate_of: None, alone: false, headline: false, language: None, readable: true }
+    }
+}
+
+/// The articles clustered together: the ones the model reads (whatever
+/// their language), or those of one language it does not read (`None`:
+/// unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Group<'a> {
+    Read,
+    Words(Option<&'a str>),
+}
+
+impl<'a> Doc<'a> {
+    fn group(&self) -> Group<'a> {
+        if self.readable {
+            Group::Read
+        } else {
+            Group::Words(self.language)
+        }
+    }
+}
+
+/// The docs by [`Group`], each group's indices in corpus order, groups in
+/// order of their first doc.
+fn groups<'a>(docs: &[Doc<'a>]) -> Vec<(Group<'a>, Vec<usize>)> {
+    let mut out: Vec<(Group<'a>, Vec<usize>)> = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let g = d.group();
+        match out.iter_mut().find(|(k, _)| *k == g) {
+            Some((_, v)) => v.push(i),
+            None => out.push((g, vec![i])),
+        }
+    }
+    out
+}
+
+/// One group's docs as a corpus of their own (a near-duplicate in another
+/// group is none here); a group the model cannot read has no vectors.
+fn group_docs<'a>(docs: &[Doc<'a>], members: &[usize], readable: bool) -> Vec<Doc<'a>> {
+    let local: std::collections::HashMap<usize, usize> = members.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    members
+        .iter()
+        .map(|&i| {
+            let d = &docs[i];
+            Doc {
+                duplicate_of: d.duplicate_of.and_then(|j| local.get(&j).copied()),
+                vector: if readable { d.vector } else { &[] },
+                lead: if readable { d.lead } else { &[] },
+                ..d.clone()
+            }
+        })
+        .collect()
+}
+
+/// Renumbers ids in order of their first appearance.
+fn renumber(ids: &mut [u32]) -> usize {
+    let mut map: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for x in ids.iter_mut() {
+        let next = map.len() as u32;
+        *x = *map.entry(*x).or_insert(next);
+    }
+    map.len()
 }
 
 /// Events and stories: per-article ids, numbered from 0 in order of each
@@ -111,7 +185,10 @@ struct Prepared {
 
 impl Prepared {
     fn new(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Self {
-        let index = TermIndex::build(docs.iter().map(|d| (d.title, d.text)), cfg);
+        // A group of a language the model does not read leaves out that
+        // language's function words, as English ones always are.
+        let language = docs.first().filter(|d| !d.readable).and_then(|d| d.language);
+        let index = TermIndex::build_without(docs.iter().map(|d| (d.title, d.text)), cfg, terms::function_words(language));
         // The year each article is about: its date's, else the year its text names most.
         let years = docs.par_iter().map(|d| d.date.map(|x| x.year()).or_else(|| terms::dominant_year(d.text))).collect();
         let vectors: Vec<&[f32]> = docs.iter().map(|d| d.vector).collect();
@@ -199,10 +276,23 @@ impl Prepared {
 }
 
 /// Every candidate pair that could be one event, with its signals: what
-/// `cluster` scores, and what the pair model is fitted on.
-pub fn candidate_signals(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Vec<(usize, usize, PairSignals)> {
-    let prep = Prepared::new(docs, cfg);
-    prep.each_pair(docs, cfg, |i, j, s| Some((i, j, s)))
+/// `cluster` scores, and what the pair model is fitted on. Pairs of two
+/// articles the model reads, computed among those articles alone, as
+/// `cluster` does; or, with `words` (the words-only model's pairs), pairs
+/// within each group as if the model read none of them.
+pub fn candidate_signals(docs: &[Doc<'_>], cfg: &ClusterConfig, words: bool) -> Vec<(usize, usize, PairSignals)> {
+    let mut out = Vec::new();
+    for (g, members) in groups(docs) {
+        if !words && g != Group::Read {
+            continue;
+        }
+        let readable = !words;
+        let sub = group_docs(docs, &members, readable);
+        let cfg = if readable { cfg.clone() } else { cfg.words_only() };
+        let prep = Prepared::new(&sub, &cfg);
+        out.extend(prep.each_pair(&sub, &cfg, |i, j, s| Some((members[i], members[j], s))));
+    }
+    out
 }
 
 /// The score of a pair under the configured pair score: the hand-set
@@ -219,7 +309,38 @@ pub fn pair_score(s: &PairSignals, cfg: &ClusterConfig) -> f32 {
 }
 
 /// Clusters `docs` into events and stories.
+///
+/// The articles the model cannot read (`Doc::readable` false) are clustered
+/// apart, one language at a time, on their words alone
+/// ([`ClusterConfig::words_only`]): two articles of different languages are
+/// never one event or story unless the model reads both, and what the
+/// model reads is clustered as if the others were not there.
 pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
+    let groups = groups(docs);
+    if let [(Group::Read, _)] = groups.as_slice() {
+        return cluster_group(docs, cfg);
+    }
+    let n = docs.len();
+    let (mut event, mut story) = (vec![0u32; n], vec![0u32; n]);
+    let (mut n_events, mut n_stories) = (0u32, 0u32);
+    for (g, members) in &groups {
+        let readable = *g == Group::Read;
+        let sub = group_docs(docs, members, readable);
+        let c = cluster_group(&sub, &if readable { cfg.clone() } else { cfg.words_only() });
+        for (k, &i) in members.iter().enumerate() {
+            event[i] = c.event[k] + n_events;
+            story[i] = c.story[k] + n_stories;
+        }
+        n_events += c.n_events as u32;
+        n_stories += c.n_stories as u32;
+    }
+    let n_events = renumber(&mut event);
+    let n_stories = renumber(&mut story);
+    Clustering { event, story, n_events, n_stories }
+}
+
+/// Clusters one group's docs into events and stories.
+fn cluster_group(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let n = docs.len();
     if n == 0 {
         return Clustering { event: Vec::new(), story: Vec::new(), n_events: 0, n_stories: 0 };
@@ -335,21 +456,19 @@ mod tests {
     /// shooting, one of them a headline only.
     fn docs<'a>(v: &'a [f32], w: &'a [f32], lv: &'a [&'a [f32]], lw: &'a [&'a [f32]], alone: bool) -> Vec<Doc<'a>> {
         let date = NaiveDate::from_ymd_opt(2015, 6, 12);
-        let page = |text: &'a str| Doc { vector: w, lead: lw, title: Some("en"), text, date, duplicate_of: None, alone, headline: false };
+        let page = |text: &'a str| Doc { vector: w, lead: lw, title: Some("en"), text, date, duplicate_of: None, alone, ..Doc::default() };
         vec![
             page("en"),
             Doc { duplicate_of: Some(0), ..page("en") },
             page("This article is outdated and was moved to archive"),
-            Doc { vector: v, lead: lv, title: Some("Gunman kills three at Chicago bar on Friday"), text: "", date, duplicate_of: None, alone: false, headline: false },
+            Doc { vector: v, lead: lv, title: Some("Gunman kills three at Chicago bar on Friday"), text: "", date, ..Doc::default() },
             Doc {
                 vector: v,
                 lead: lv,
                 title: Some("Three killed in Chicago bar shooting"),
                 text: "A gunman killed three people at a Chicago bar on Friday night, police said. The gunman fled on foot.",
                 date,
-                duplicate_of: None,
-                alone: false,
-                headline: false,
+                ..Doc::default()
             },
         ]
     }

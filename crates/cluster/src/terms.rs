@@ -26,6 +26,45 @@ fn is_stopword(w: &str) -> bool {
     STOPWORD_SET.contains(w)
 }
 
+/// The commonest function words of some languages the shipped model does
+/// not read, by ISO 639-3 code: their articles are clustered on their words
+/// alone, and within one language two unrelated reports share "de", "la",
+/// "el" and "en" as English ones share "the". Empty for other languages
+/// (and for English, whose words are [`STOPWORDS`]).
+pub fn function_words(language: Option<&str>) -> &'static [&'static str] {
+    match language {
+        Some("spa") => &[
+            "de", "la", "el", "en", "los", "las", "del", "un", "una", "por", "para", "con", "que", "se", "su", "sus", "al", "lo",
+            "como", "más", "pero", "sin", "sobre", "tras", "entre", "según", "este", "esta", "fue", "ha", "han", "es", "son",
+        ],
+        Some("por") => &[
+            "de", "da", "do", "das", "dos", "em", "na", "no", "nas", "nos", "um", "uma", "por", "para", "com", "que", "se", "os",
+            "as", "ao", "sua", "seu", "mais", "foi", "são", "como", "mas", "sobre", "entre", "após", "segundo",
+        ],
+        Some("fra") => &[
+            "de", "la", "le", "les", "des", "du", "un", "une", "en", "et", "est", "dans", "pour", "sur", "avec", "par", "au",
+            "aux", "que", "qui", "se", "sa", "son", "ses", "ce", "cette", "plus", "pas", "ont", "été", "après", "selon", "entre",
+        ],
+        Some("deu") => &[
+            "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "und", "ist", "in", "im", "mit", "von",
+            "zu", "zum", "zur", "auf", "für", "sich", "auch", "nicht", "am", "an", "bei", "nach", "wurde", "hat", "sind", "als",
+        ],
+        Some("ita") => &[
+            "di", "il", "la", "le", "lo", "gli", "dei", "delle", "della", "del", "un", "una", "in", "nel", "nella", "per", "con",
+            "che", "si", "su", "sono", "è", "ha", "più", "dopo", "secondo", "tra", "anche", "al", "alla",
+        ],
+        Some("nld") => &[
+            "de", "het", "een", "en", "van", "in", "op", "te", "met", "voor", "is", "niet", "zijn", "dat", "die", "aan", "bij",
+            "om", "door", "naar", "ook", "werd", "na",
+        ],
+        Some("ara") => &[
+            "في", "من", "على", "إلى", "عن", "مع", "أن", "إن", "هذا", "هذه", "التي", "الذي", "بعد", "قبل", "كان", "قد", "ما",
+            "لا", "أو", "ثم", "حتى", "بين", "كما", "قال", "وقال", "يوم", "عند", "منذ", "خلال", "وفي", "ومن",
+        ],
+        _ => &[],
+    }
+}
+
 /// The year a text mentions most often (1900-2099; ties go to the later
 /// year), or `None` when it names no year.
 pub fn dominant_year(text: &str) -> Option<i32> {
@@ -89,6 +128,12 @@ fn normalise(v: &mut [(u32, f32)]) {
 /// Terms of a text: lowercase words (no stopwords), numbers of two or more
 /// digits, and pairs of adjacent capitalised words (names, streets, places).
 pub fn terms(text: &str) -> Vec<String> {
+    terms_without(text, &[])
+}
+
+/// [`terms`], leaving out the words of `extra` too (lowercase).
+pub fn terms_without(text: &str, extra: &[&str]) -> Vec<String> {
+    let is_stopword = |w: &str| is_stopword(w) || extra.contains(&w);
     let mut out = Vec::new();
     let mut prev_cap: Option<&str> = None;
     for w in text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
@@ -117,9 +162,9 @@ pub fn terms(text: &str) -> Vec<String> {
 }
 
 /// A doc's terms as (hash, count) sorted by hash; a title's terms count twice.
-fn term_counts(title: Option<&str>, text: &str) -> Vec<(u64, f32)> {
-    let title_terms = title.map(terms).unwrap_or_default();
-    let mut tf: Vec<(u64, f32)> = terms(text)
+fn term_counts(title: Option<&str>, text: &str, extra: &[&str]) -> Vec<(u64, f32)> {
+    let title_terms = title.map(|t| terms_without(t, extra)).unwrap_or_default();
+    let mut tf: Vec<(u64, f32)> = terms_without(text, extra)
         .iter()
         .map(|t| (xxhash_rust::xxh3::xxh3_64(t.as_bytes()), 1.0))
         .chain(title_terms.iter().map(|t| (xxhash_rust::xxh3::xxh3_64(t.as_bytes()), 2.0)))
@@ -152,8 +197,14 @@ impl TermIndex {
     /// bytes where a map of strings took several times that. Term ids are
     /// the ranks of the hashes, so they do not depend on the thread count.
     pub fn build<'a>(docs: impl Iterator<Item = (Option<&'a str>, &'a str)>, cfg: &ClusterConfig) -> Self {
+        Self::build_without(docs, cfg, &[])
+    }
+
+    /// [`TermIndex::build`], leaving out the words of `extra` too (a
+    /// language's [`function_words`]).
+    pub fn build_without<'a>(docs: impl Iterator<Item = (Option<&'a str>, &'a str)>, cfg: &ClusterConfig, extra: &[&str]) -> Self {
         let docs: Vec<(Option<&str>, &str)> = docs.collect();
-        let counted: Vec<Vec<(u64, f32)>> = docs.par_iter().map(|&(title, text)| term_counts(title, text)).collect();
+        let counted: Vec<Vec<(u64, f32)>> = docs.par_iter().map(|&(title, text)| term_counts(title, text, extra)).collect();
         drop(docs);
         let mut df_by_hash: HashMap<u64, u32> = HashMap::new();
         for tf in &counted {

@@ -231,6 +231,21 @@ impl ModelFiles {
         })
     }
 
+    /// The languages the model reads: `names` when given (the
+    /// `embed.languages` setting), else its model card's; an error when
+    /// neither says.
+    pub fn languages_or(&self, names: &[String]) -> Result<crate::Languages, EmbedError> {
+        let (names, from) = if names.is_empty() { (&self.languages, "README.md (its model card's `language:`)") } else { (&names.to_vec(), "embed.languages") };
+        crate::Languages::from_names(names).map_err(|e| EmbedError::Model {
+            dir: self.dir.clone(),
+            reason: if names.is_empty() {
+                "the folder does not say which languages the model reads (no `language:` in the front matter of README.md): set embed.languages, e.g. [\"en\"]".into()
+            } else {
+                format!("{from}: {e}")
+            },
+        })
+    }
+
     /// sha256 of the weights (the transformer's, then each dense layer's),
     /// hex. For a model without dense layers it is the sha256 of its
     /// weights file.

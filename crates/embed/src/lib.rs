@@ -11,6 +11,7 @@
 
 mod cache;
 mod files;
+mod languages;
 mod model;
 mod pool;
 mod precision;
@@ -18,6 +19,7 @@ mod shapes;
 
 pub use cache::EmbeddingCache;
 pub use files::{Arch, ModelFiles};
+pub use languages::Languages;
 pub use model::{RustBertEmbedder, Threads};
 pub use pool::{article_vector, PoolWeights};
 pub use precision::{native_bf16, Precision};

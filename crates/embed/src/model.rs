@@ -139,7 +139,7 @@ impl RustBertEmbedder {
             match embedder.least_rows()? {
                 Some(rows) => embedder.shapes.min_rows = rows,
                 None => {
-                    tracing::warn!(%precision, "on this CPU a vector depends on the rows of its model call: every call is filled to a fixed shape (slower)");
+                    tracing::info!(%precision, "on this CPU a vector depends on the rows of its model call: calls are filled to one shape per length bucket");
                     embedder.shapes.exactness = Exactness::Filled;
                 }
             }

@@ -256,6 +256,15 @@ fn a_model_folder_anywhere_is_read_from_its_own_configs() {
     let files = ModelFiles::open(copy.path()).unwrap();
     assert_eq!((files.arch, files.dim, files.max_len), (embed::Arch::Bert, 384, 256));
     assert_eq!(files.languages, ["en"], "from the model card");
+    assert_eq!(files.languages_or(&[]).unwrap().names(), ["eng"]);
+    let set = |names: &[&str]| files.languages_or(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    assert_eq!(set(&["ar", "es", "eng"]).unwrap().names(), ["ara", "eng", "spa"], "embed.languages overrides the card");
+    assert!(set(&["multilingual"]).unwrap().covers(Some("kor")));
+    assert!(!files.languages_or(&[]).unwrap().covers(None), "an unknown language is never read");
+    assert!(set(&["english"]).unwrap_err().to_string().contains("\"english\" is not a language code"));
+    let no_card = model_copy(|d| std::fs::remove_file(d.join("README.md")).unwrap());
+    let err = ModelFiles::open(no_card.path()).unwrap().languages_or(&[]).unwrap_err().to_string();
+    assert!(err.contains("does not say which languages") && err.contains("embed.languages"), "{err}");
     let e = RustBertEmbedder::load(&files, 1, Precision::F32).unwrap();
     let shipped = embedder();
     assert_eq!(e.model_id(), shipped.model_id(), "the checksum names the weights, not the path");

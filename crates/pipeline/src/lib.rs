@@ -15,7 +15,7 @@ pub mod verify;
 pub use eval::{read_gold, score_run, split_batches, BatchPlan, EvalRecord, Gold, Level};
 pub use manifest::{BatchRecord, InputFile, Manifest};
 pub use progress::{NoProgress, Progress};
-pub use run::{add, cluster_articles, default_cache_dir, default_model_dir, embed_articles, run, Embedded, RunOptions, RunReport};
+pub use run::{add, cluster_articles, outside_languages, default_cache_dir, default_model_dir, embed_articles, run, Embedded, RunOptions, RunReport};
 pub use settings::{EmbedSettings, Settings};
 pub use aggregate::Wait;
 
@@ -46,4 +46,6 @@ pub enum PipelineError {
     RunDamaged { run: std::path::PathBuf, findings: Vec<String> },
     #[error("the run in {} holds {run_precision} vectors but this add would compute {now} (set embed.precision = \"{run_precision}\"): f32 and bf16 vectors must not mix", run.display())]
     PrecisionMismatch { run: std::path::PathBuf, run_precision: String, now: embed::Precision },
+    #[error("the run in {} holds vectors of the model with checksum {run_model} but this add would compute them with {now} ({}): vectors of two models must not mix; add with the run's model, or start a new run", run.display(), dir.display())]
+    ModelMismatch { run: std::path::PathBuf, run_model: String, now: String, dir: std::path::PathBuf },
 }

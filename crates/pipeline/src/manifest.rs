@@ -77,6 +77,16 @@ pub struct Manifest {
     /// were computed with (`embed::Shapes`; the embedding cache keys on it).
     #[serde(default)]
     pub embed_numerics: String,
+    /// The model folder, and the languages its vectors are read in (ISO
+    /// 639-3; `*`: every language).
+    #[serde(default)]
+    pub embed_model: String,
+    #[serde(default)]
+    pub embed_languages: embed::Languages,
+    /// The whole corpus's articles by language outside the model's
+    /// (unknown: `und`), clustered on their words alone.
+    #[serde(default)]
+    pub outside_languages: Vec<(String, usize)>,
     /// The latest batch's input files.
     pub inputs: Vec<InputFile>,
     /// Rows of each table of the whole run.
@@ -148,6 +158,9 @@ impl Manifest {
             model_sha256: embedded.model_id.clone(),
             embed_precision: embedded.precision.to_string(),
             embed_numerics: embedded.numerics.clone(),
+            embed_model: String::new(),
+            embed_languages: embedded.languages.clone(),
+            outside_languages: Vec::new(),
             inputs,
             rows,
             seconds,

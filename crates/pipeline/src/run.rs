@@ -83,6 +83,7 @@ impl RunReport {
                 model_id: manifest.model_sha256.clone(),
                 precision,
                 numerics: manifest.embed_numerics.clone(),
+                languages: manifest.embed_languages.clone(),
                 articles: Vec::new(),
                 leads: Vec::new(),
             },
@@ -141,6 +142,7 @@ pub fn default_model_dir() -> PathBuf {
 /// What clustering needs of a corpus's embeddings: one vector per article,
 /// and the vectors of its title (if it has one) and lead sentences. The
 /// other sentence vectors go to disk as they are embedded.
+#[derive(Clone)]
 pub struct Embedded {
     pub dim: usize,
     pub model_id: String,
@@ -148,6 +150,9 @@ pub struct Embedded {
     pub precision: embed::Precision,
     /// How: the precision and the call shapes (`Embedder::numerics`).
     pub numerics: String,
+    /// The languages the model reads: articles in others are clustered on
+    /// their words alone.
+    pub languages: embed::Languages,
     /// One vector per article (empty for an article with nothing to embed).
     pub articles: Vec<Vec<f32>>,
     /// Per article: its title's vector (when it has a title), then its
@@ -215,6 +220,7 @@ pub fn embed_articles(
         model_id: embedder.model_id().to_string(),
         precision: embedder.precision(),
         numerics: embedder.numerics(),
+        languages: embed::Languages::default(),
         articles: vectors_out,
         leads: leads_out,
     })
@@ -223,6 +229,9 @@ pub fn embed_articles(
 /// Embeds a batch's articles (loading the model), streaming their sentence
 /// vectors into the batch's `sentence_embeddings` part in `dir`, which is
 /// returned staged for the batch's commit.
+/// With `run_model` (the checksum of the model of the run an add adds to),
+/// a model of another checksum is an error before anything is embedded.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn embed_batch(
     articles: &[Article],
     opts: &RunOptions,
@@ -231,8 +240,16 @@ pub(crate) fn embed_batch(
     writer: &str,
     stamp: &Stamp,
     progress: &dyn Progress,
+    run_model: Option<&str>,
 ) -> Result<(Embedded, StagedParquet), PipelineError> {
     let files_model = ModelFiles::open(&opts.model_dir)?;
+    if let Some(run_model) = run_model {
+        let now = files_model.checksum()?;
+        if now != run_model {
+            return Err(PipelineError::ModelMismatch { run: dir.root().to_path_buf(), run_model: run_model.to_string(), now, dir: opts.model_dir.clone() });
+        }
+    }
+    let languages = files_model.languages_or(&settings.embed.languages)?;
     let precision = settings.embed.precision.resolve();
     let shapes = settings.embed.shapes(precision, files_model.max_len);
     let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision)?;
@@ -243,13 +260,26 @@ pub(crate) fn embed_batch(
     let empty = aggregate::sentence_embeddings_frame::<Vec<f32>>(&[], &[], &[], embedder.dim(), stamp)?;
     let mut sentence_part = StagedParquet::create(&dir.part_path("sentence_embeddings", stamp.batch, writer), &empty)?;
     let dim = embedder.dim();
-    let fresh_embedded = embed_articles(articles, &embedder, &mut cache, settings, progress, |ids, index, vectors| {
+    let mut fresh_embedded = embed_articles(articles, &embedder, &mut cache, settings, progress, |ids, index, vectors| {
         let mut df = aggregate::sentence_embeddings_frame(ids, index, vectors, dim, stamp)?;
         Ok(sentence_part.write(&mut df)?)
     })?;
+    fresh_embedded.languages = languages;
     drop(embedder);
     drop(cache);
     Ok((fresh_embedded, sentence_part))
+}
+
+/// The articles in languages `languages` does not cover (unknown: `und`),
+/// counted by language, most first: they are clustered on their words alone.
+pub fn outside_languages(articles: &[Article], languages: &embed::Languages) -> Vec<(String, usize)> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for a in articles.iter().filter(|a| !languages.covers(a.language.as_deref())) {
+        *counts.entry(a.language.as_deref().unwrap_or("und")).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
 }
 
 /// Clusters embedded articles with the given settings.
@@ -280,6 +310,8 @@ pub(crate) fn with_docs<R>(articles: &[Article], embedded: &Embedded, settings: 
             duplicate_of: a.duplicate_of.as_deref().and_then(|d| index.get(d).copied()),
             alone: a.content == ingest::Content::None,
             headline: a.content == ingest::Content::TitleOnly,
+            language: a.language.as_deref(),
+            readable: embedded.languages.covers(a.language.as_deref()),
         })
         .collect();
     f(&docs)
@@ -359,7 +391,8 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let writer = aggregate::writer_key(ingested.articles.iter().map(|a| a.id.as_str()));
 
     let t = Instant::now();
-    let (fresh_embedded, sentence_part) = embed_batch(&ingested.articles, opts, settings, &dir, &writer, &stamp, progress)?;
+    let run_model = previous.as_ref().map(|m| m.model_sha256.as_str()).filter(|m| !m.is_empty());
+    let (fresh_embedded, sentence_part) = embed_batch(&ingested.articles, opts, settings, &dir, &writer, &stamp, progress, run_model)?;
     stage_done(&mut times, "embed", t);
 
     // The whole corpus: the earlier batches, read back from their parts.
@@ -370,6 +403,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         model_id: fresh_embedded.model_id.clone(),
         precision: fresh_embedded.precision,
         numerics: fresh_embedded.numerics.clone(),
+        languages: fresh_embedded.languages.clone(),
         articles: Vec::new(),
         leads: Vec::new(),
     };
@@ -426,7 +460,9 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
         parts: commit.parts()?,
     };
     let previous_json = previous.as_ref().map(Manifest::to_json);
-    let manifest = Manifest::new(previous, record, settings, &embedded, counts, ids.next_event_id, ids.next_story_id);
+    let mut manifest = Manifest::new(previous, record, settings, &embedded, counts, ids.next_event_id, ids.next_story_id);
+    manifest.embed_model = opts.model_dir.display().to_string();
+    manifest.outside_languages = outside_languages(&corpus, &embedded.languages);
     manifest.stage(&mut commit, &dir, previous_json.as_deref())?;
     commit.commit()?;
     Ok(RunReport {

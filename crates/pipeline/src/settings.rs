@@ -50,6 +50,12 @@ pub struct EmbedSettings {
     pub lead_sentences: usize,
     /// `auto` (bf16 where the CPU does bf16 natively, else f32), `f32` or `bf16`.
     pub precision: embed::Precision,
+    /// A sentence-transformers model folder; empty: `--model`, else
+    /// $STORYLINE_MODEL, else the one `cargo xtask setup` installs.
+    pub model: String,
+    /// The languages the model reads (ISO 639-1 or 639-3 codes, or
+    /// "multilingual"); empty: as its model card says.
+    pub languages: Vec<String>,
 }
 
 impl Default for EmbedSettings {
@@ -62,6 +68,8 @@ impl Default for EmbedSettings {
             lead_weight: w.lead,
             lead_sentences: w.lead_sentences,
             precision: embed::Precision::Auto,
+            model: String::new(),
+            languages: Vec::new(),
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct ShardRecord {
     /// The precision and call shapes its vectors were computed with.
     #[serde(default)]
     pub numerics: String,
+    /// The languages the model reads.
+    #[serde(default)]
+    pub languages: embed::Languages,
     pub peak_rss_mib: Option<f64>,
 }
 
@@ -371,7 +374,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
     // The embedding cache is one append-only file per machine: shard
     // processes do not share it.
     let opts = RunOptions { inputs: Vec::new(), out: out.to_path_buf(), model_dir: model_dir.to_path_buf(), cache_dir: None, model_threads, wait: aggregate::Wait::No };
-    let (embedded, sentence_part) = crate::run::embed_batch(&ingested.articles, &opts, &settings, &dir, &writer, &stamp, &NoProgress)?;
+    let (embedded, sentence_part) = crate::run::embed_batch(&ingested.articles, &opts, &settings, &dir, &writer, &stamp, &NoProgress, None)?;
     stage_done(&mut times, "embed", t);
     let mut commit = dir.commit();
     let rows = crate::manifest::stage_parts(
@@ -399,6 +402,7 @@ pub fn embed(out: &Path, k: usize, model_dir: &Path, model_threads: usize) -> Re
         model_id: embedded.model_id.clone(),
         dim: embedded.dim,
         numerics: embedded.numerics.clone(),
+        languages: embedded.languages.clone(),
         peak_rss_mib: crate::manifest::peak_rss_mib(),
     };
     let bytes = serde_json::to_vec_pretty(&record).map_err(|e| json_err(&job.done_path(k), e))?;
@@ -465,7 +469,11 @@ pub fn finish(out: &Path, wait: aggregate::Wait) -> Result<RunReport, PipelineEr
         tracing::warn!(?numerics, "the shards' vectors were computed with different call shapes (machines whose kernels differ)");
     }
     let numerics = numerics.join(" ");
-    let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, numerics, articles: Vec::new(), leads: Vec::new() };
+    let languages = records.first().map(|r| r.languages.clone()).unwrap_or_default();
+    if let Some(m) = previous.as_ref().filter(|m| !m.model_sha256.is_empty() && m.model_sha256 != model_id) {
+        return Err(PipelineError::ModelMismatch { run: out.to_path_buf(), run_model: m.model_sha256.clone(), now: model_id, dir: PathBuf::from("the shards' model") });
+    }
+    let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, numerics, languages, articles: Vec::new(), leads: Vec::new() };
     let mut corpus: Vec<Article> = Vec::new();
     let mut assignments = std::collections::HashMap::new();
     if let Some(m) = &previous {
@@ -534,7 +542,8 @@ pub fn finish(out: &Path, wait: aggregate::Wait) -> Result<RunReport, PipelineEr
         parts: commit.parts()?,
     };
     let previous_json = previous.as_ref().map(Manifest::to_json);
-    let manifest = Manifest::new(previous, record, &plan.key.settings, &embedded, rows, ids.next_event_id, ids.next_story_id);
+    let mut manifest = Manifest::new(previous, record, &plan.key.settings, &embedded, rows, ids.next_event_id, ids.next_story_id);
+    manifest.outside_languages = crate::run::outside_languages(&corpus, &embedded.languages);
     commit.remove(job.plan_path());
     manifest.stage(&mut commit, &dir, previous_json.as_deref())?;
     commit.commit()?;

@@ -30,13 +30,19 @@ impl Corpus {
     /// Its candidate pairs whose articles both have a gold label: positive
     /// when the labels agree. Each weighs 1.
     pub fn samples(&self, settings: &Settings) -> Vec<Sample> {
-        self.labelled_pairs(settings).into_iter().map(|p| p.2).collect()
+        self.labelled_pairs(settings, false).into_iter().map(|p| p.2).collect()
+    }
+
+    /// Its labelled candidate pairs as the words-only model sees them (as
+    /// if the model read none of its articles).
+    pub fn word_samples(&self, settings: &Settings) -> Vec<Sample> {
+        self.labelled_pairs(settings, true).into_iter().map(|p| p.2).collect()
     }
 
     /// Its labelled candidate pairs with the articles' ids.
-    fn labelled_pairs(&self, settings: &Settings) -> Vec<(usize, usize, Sample)> {
+    fn labelled_pairs(&self, settings: &Settings, words: bool) -> Vec<(usize, usize, Sample)> {
         let labels: Vec<Option<&String>> = self.articles.iter().map(|a| self.gold.event_of.get(&a.id)).collect();
-        with_docs(&self.articles, &self.embedded, settings, |docs| cluster::candidate_signals(docs, &settings.cluster))
+        with_docs(&self.articles, &self.embedded, settings, |docs| cluster::candidate_signals(docs, &settings.cluster, words))
             .into_iter()
             .filter_map(|(i, j, s)| Some((i, j, Sample { features: s.features(), positive: labels[i]? == labels[j]?, weight: 1.0 })))
             .collect()
@@ -64,8 +70,21 @@ impl Corpus {
             model_id: self.embedded.model_id.clone(),
             precision: self.embedded.precision,
             numerics: self.embedded.numerics.clone(),
+            languages: self.embedded.languages.clone(),
         };
         Corpus { name: format!("{} headlines", self.name), level: self.level, articles, embedded, gold: Gold { event_of: self.gold.event_of.clone() } }
+    }
+
+    /// The corpus as if the model read none of its articles: what the
+    /// words-only model is fitted and judged on.
+    pub fn unread(&self) -> Corpus {
+        Corpus {
+            name: self.name.clone(),
+            level: self.level,
+            articles: self.articles.clone(),
+            embedded: Embedded { languages: embed::Languages::default(), ..self.embedded.clone() },
+            gold: Gold { event_of: self.gold.event_of.clone() },
+        }
     }
 
     /// B³ F1 of the corpus clustered with `settings`, at its gold's level.
@@ -75,11 +94,15 @@ impl Corpus {
     }
 }
 
-/// Settings that score pairs with `model`.
-fn learned(base: &Settings, model: &PairModel) -> Settings {
+/// Settings that score pairs with `model` (as the words-only model, with `words`).
+fn learned(base: &Settings, model: &PairModel, words: bool) -> Settings {
     let mut s = base.clone();
     s.cluster.pair_score = PairScore::Learned;
-    s.cluster.pair_model = model.clone();
+    if words {
+        s.cluster.pair_model_words = model.clone();
+    } else {
+        s.cluster.pair_model = model.clone();
+    }
     s
 }
 
@@ -93,7 +116,11 @@ fn learned(base: &Settings, model: &PairModel) -> Settings {
 /// fitted on the pairs with a headline, on top of the first stage's score,
 /// with the pairs of `headline_views` (event corpora reduced to their
 /// titles, see [`Corpus::headline_view`]) beside the corpora's own.
-pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base: &Settings, l2: f64) -> PairModel {
+///
+/// With `words`, the words-only model (`pair_model_words`): the features
+/// that need vectors held at 0, on the corpora as if the model read none of
+/// their articles ([`Corpus::unread`]).
+pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base: &Settings, l2: f64, words: bool) -> PairModel {
     let with_headline = |s: &Sample| (0..pair_model::FEATURES).any(|k| pair_model::is_headline_feature(k) && s.features[k] != 0.0);
     let stage = |headline: bool| -> Vec<Sample> {
         let mut out = Vec::new();
@@ -109,20 +136,22 @@ pub fn fit(corpora: &[(&Corpus, &[Sample])], headline_views: &[&[Sample]], base:
     for k in 0..pair_model::FEATURES {
         free[k + 1] = !pair_model::is_headline_feature(k);
     }
+    let wordless = |k: usize| words && pair_model::needs_vectors(k);
     // A missing date says which corpus a pair is from (ECB+ is the undated
     // one, and 40% of its candidate pairs are one event, against 1-3%
     // elsewhere), not whether it is one event: its weight may lower a
     // pair's score, never raise it.
     let mut upper = [f32::INFINITY; pair_model::FEATURES + 1];
     upper[1 + pair_model::UNDATED] = 0.0;
-    let full = pair_model::fit_bounded(&stage(false), l2, &free, &[0.0; pair_model::FEATURES + 1], &upper);
-    let free = free.map(|f| !f);
+    let first: [bool; pair_model::FEATURES + 1] = std::array::from_fn(|a| free[a] && (a == 0 || !wordless(a - 1)));
+    let full = pair_model::fit_bounded(&stage(false), l2, &first, &[0.0; pair_model::FEATURES + 1], &upper);
+    let free: [bool; pair_model::FEATURES + 1] = std::array::from_fn(|a| !free[a] && (a == 0 || !wordless(a - 1)));
     let weights = pair_model::fit_some(&stage(true), l2, &free, &full);
     // Three decimals: what the report scores is what storyline.toml holds.
     let weights = weights.map(|w| (w * 1000.0).round() / 1000.0);
     let base_model = &base.cluster.pair_model;
     let mean_at = |t: f32| -> f64 {
-        let s = learned(base, &PairModel::from_weights(t, base_model.edge_min, &weights, base_model.floors()));
+        let s = learned(base, &PairModel::from_weights(t, base_model.edge_min, &weights, base_model.floors()), words);
         corpora.iter().map(|(c, _)| c.bcubed(&s)).sum::<f64>() / corpora.len().max(1) as f64
     };
     let scores: Vec<f64> = THRESHOLDS.par_iter().map(|&t| mean_at(t)).collect();
@@ -177,12 +206,17 @@ pub struct TrainRow {
     /// and the threshold that fit chose.
     pub held_out: Option<f64>,
     pub held_out_threshold: Option<f32>,
+    /// B³ F1 as if the model could read none of the corpus: on its words
+    /// alone, with the words-only model fitted on every corpus.
+    pub words_only: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainReport {
     /// The model fitted on every corpus.
     pub model: PairModel,
+    /// The words-only model fitted on every corpus.
+    pub words_model: PairModel,
     pub rows: Vec<TrainRow>,
     pub l2: f64,
 }
@@ -210,8 +244,18 @@ pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
     let views: Vec<Vec<Sample>> =
         corpora.iter().map(|c| if c.level == Level::Event { c.headline_view().samples(base) } else { Vec::new() }).collect();
     let all_views: Vec<&[Sample]> = views.iter().map(Vec::as_slice).collect();
-    let model = fit(&pairs, &all_views, base, l2);
-    let with_model = learned(base, &model);
+    let model = fit(&pairs, &all_views, base, l2, false);
+    let with_model = learned(base, &model, false);
+    // The words-only model, on the corpora read as if in a language the
+    // model does not know.
+    let unread: Vec<Corpus> = corpora.iter().map(Corpus::unread).collect();
+    let word_samples: Vec<Vec<Sample>> = unread.iter().map(|c| c.word_samples(base)).collect();
+    let word_pairs: Vec<(&Corpus, &[Sample])> = unread.iter().zip(&word_samples).map(|(c, s)| (c, s.as_slice())).collect();
+    let word_views: Vec<Vec<Sample>> =
+        corpora.iter().map(|c| if c.level == Level::Event { c.headline_view().unread().word_samples(base) } else { Vec::new() }).collect();
+    let word_views: Vec<&[Sample]> = word_views.iter().map(Vec::as_slice).collect();
+    let words_model = fit(&word_pairs, &word_views, &with_model, l2, true);
+    let with_words = learned(&with_model, &words_model, true);
     let rows = corpora
         .iter()
         .enumerate()
@@ -219,9 +263,9 @@ pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
             let held = (corpora.len() > 2).then(|| {
                 let others: Vec<(&Corpus, &[Sample])> = pairs.iter().enumerate().filter(|&(o, _)| o != k).map(|(_, p)| *p).collect();
                 let other_views: Vec<&[Sample]> = all_views.iter().enumerate().filter(|&(o, _)| o != k).map(|(_, v)| *v).collect();
-                let m = fit(&others, &other_views, base, l2);
+                let m = fit(&others, &other_views, base, l2, false);
                 tracing::info!(corpus = %c.name, threshold = m.threshold, "fitted without this corpus");
-                (c.bcubed(&learned(base, &m)), m.threshold)
+                (c.bcubed(&learned(base, &m, false)), m.threshold)
             });
             TrainRow {
                 corpus: c.name.clone(),
@@ -232,25 +276,28 @@ pub fn train(corpora: &[Corpus], base: &Settings, l2: f64) -> TrainReport {
                 learned: c.bcubed(&with_model),
                 held_out: held.map(|h| h.0),
                 held_out_threshold: held.map(|h| h.1),
+                words_only: unread[k].bcubed(&with_words),
             }
         })
         .collect();
-    TrainReport { model, rows, l2 }
+    TrainReport { model, words_model, rows, l2 }
 }
 
 /// The fitted model as a settings file: pass it as `--config`, or copy its
 /// table into storyline.toml.
-pub fn model_toml(model: &PairModel, trained_on: &[String]) -> String {
-    let mut out = format!("# Pair model fitted by `storyline-engine train` on: {}\n[cluster]\npair_score = \"learned\"\n\n[cluster.pair_model]\n", trained_on.join(", "));
-    // `{:?}`: a float always prints as one (0.0, not 0).
-    out += &format!("threshold = {:?}\nedge_min = {:?}\n", model.threshold, model.edge_min);
-    let w = model.weights();
-    out += &format!("bias = {:?}\n", w[0]);
-    for (name, x) in pair_model::FEATURE_NAMES.iter().zip(&w[1..]) {
-        out += &format!("{name} = {x:?}\n");
+pub fn model_toml(model: &PairModel, words_model: &PairModel, trained_on: &[String]) -> String {
+    let mut out = format!("# Pair models fitted by `storyline-engine train` on: {}\n[cluster]\npair_score = \"learned\"\n", trained_on.join(", "));
+    for (table, m) in [("pair_model", model), ("pair_model_words", words_model)] {
+        // `{:?}`: a float always prints as one (0.0, not 0).
+        out += &format!("\n[cluster.{table}]\nthreshold = {:?}\nedge_min = {:?}\n", m.threshold, m.edge_min);
+        let w = m.weights();
+        out += &format!("bias = {:?}\n", w[0]);
+        for (name, x) in pair_model::FEATURE_NAMES.iter().zip(&w[1..]) {
+            out += &format!("{name} = {x:?}\n");
+        }
+        let [d, l, lead] = m.floors();
+        out += &format!("floor_dense = {d:?}\nfloor_lexical = {l:?}\nfloor_lead = {lead:?}\n");
     }
-    let [d, l, lead] = model.floors();
-    out += &format!("floor_dense = {d:?}\nfloor_lexical = {l:?}\nfloor_lead = {lead:?}\n");
     out
 }
 
@@ -260,7 +307,7 @@ pub fn model_toml(model: &PairModel, trained_on: &[String]) -> String {
 pub fn pairs_csv(corpora: &[Corpus], settings: &Settings) -> String {
     let mut out = format!("corpus,a,b,{},positive\n", pair_model::FEATURE_NAMES.join(","));
     for c in corpora {
-        for (i, j, s) in c.labelled_pairs(settings) {
+        for (i, j, s) in c.labelled_pairs(settings, false) {
             let features: Vec<String> = s.features.iter().map(f32::to_string).collect();
             let quote = |id: &str| format!("\"{}\"", id.replace('"', "\"\""));
             out += &format!("{},{},{},{},{}\n", c.name, quote(&c.articles[i].id), quote(&c.articles[j].id), features.join(","), u8::from(s.positive));

@@ -29,4 +29,11 @@ fn the_default_pair_model_is_the_recorded_fit() {
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     let fitted: cluster::PairModel = serde_json::from_value(report["model"].clone()).unwrap();
     assert_eq!(fitted, pipeline::Settings::default().cluster.pair_model, "storyline.toml's [cluster.pair_model] and data/pair_model.json disagree");
+    let words: cluster::PairModel = serde_json::from_value(report["words_model"].clone()).unwrap();
+    assert_eq!(words, pipeline::Settings::default().cluster.pair_model_words, "storyline.toml's [cluster.pair_model_words] and data/pair_model.json disagree");
+    for k in 0..cluster::pair_model::FEATURES {
+        if cluster::pair_model::needs_vectors(k) {
+            assert_eq!(words.weights()[k + 1], 0.0, "the words-only model gives {} no weight", cluster::pair_model::FEATURE_NAMES[k]);
+        }
+    }
 }

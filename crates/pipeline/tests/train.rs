@@ -47,8 +47,13 @@ fn training_reports_each_corpus_and_gives_one_model_whatever_the_threads() {
 
     // The settings file says what was fitted, and loads as those settings.
     let file = dir.path().join("pair_model.toml");
-    std::fs::write(&file, model_toml(&report.model, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())).unwrap();
+    std::fs::write(&file, model_toml(&report.model, &report.words_model, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())).unwrap();
     let loaded = Settings::load(&file).unwrap();
     assert_eq!(loaded.cluster.pair_score, cluster::PairScore::Learned);
     assert_eq!(loaded.cluster.pair_model, report.model);
+    assert_eq!(loaded.cluster.pair_model_words, report.words_model);
+    // The words-only model never weighs what the model reads.
+    let w = report.words_model.weights();
+    assert!((0..cluster::pair_model::FEATURES).all(|k| !cluster::pair_model::needs_vectors(k) || w[k + 1] == 0.0), "{w:?}");
+    assert!(report.words_model.lexical > 0.0, "{:?}", report.words_model);
 }

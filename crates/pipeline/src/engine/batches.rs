@@ -21,7 +21,7 @@ pub(crate) fn eval_in_batches(gold_path: &Path, plan: BatchPlan, record: Option<
         std::fs::remove_dir_all(&run).with_context(|| format!("cannot clear {}", run.display()))?;
     }
     std::fs::create_dir_all(&inputs).with_context(|| format!("cannot create {}", inputs.display()))?;
-    let mut opts = options(common, Vec::new());
+    let mut opts = options(common, Vec::new(), &s);
     opts.out = run.clone();
     if !common.quiet {
         bar.start("batches", batches.len() as u64, "adds");

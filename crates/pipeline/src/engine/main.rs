@@ -34,7 +34,7 @@ pub(crate) struct Common {
     /// Override one setting, `SECTION.KEY=VALUE` (`KEY` alone: a cluster setting), repeatable.
     #[arg(long = "set")]
     set: Vec<String>,
-    /// Model folder (sentence-transformers all-MiniLM-L6-v2). Default: $STORYLINE_MODEL or the cache.
+    /// A sentence-transformers model folder. Default: embed.model, else $STORYLINE_MODEL, else the cache's all-MiniLM-L6-v2.
     #[arg(long)]
     model: Option<PathBuf>,
     /// Do not read or write the on-disk embedding cache.
@@ -66,7 +66,7 @@ struct ShardCommon {
     /// The run folder the job makes.
     #[arg(long)]
     out: PathBuf,
-    /// Model folder. Default: $STORYLINE_MODEL or the cache.
+    /// A sentence-transformers model folder. Default: embed.model, else $STORYLINE_MODEL, else the cache's all-MiniLM-L6-v2.
     #[arg(long)]
     model: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -294,11 +294,14 @@ pub(crate) fn settings(common: &Common) -> Result<Settings> {
     Ok(s)
 }
 
-pub(crate) fn options(common: &Common, inputs: Vec<PathBuf>) -> RunOptions {
+/// Where a command reads and writes. The model: `--model`, else the
+/// settings' `embed.model`, else $STORYLINE_MODEL, else the cache's.
+pub(crate) fn options(common: &Common, inputs: Vec<PathBuf>, settings: &Settings) -> RunOptions {
+    let from_settings = (!settings.embed.model.is_empty()).then(|| PathBuf::from(&settings.embed.model));
     RunOptions {
         inputs,
         out: common.out.clone(),
-        model_dir: common.model.clone().unwrap_or_else(pipeline::default_model_dir),
+        model_dir: common.model.clone().or(from_settings).unwrap_or_else(pipeline::default_model_dir),
         cache_dir: (!common.no_cache).then(pipeline::default_cache_dir),
         model_threads: common.threads.unwrap_or(0),
         wait: wait(common.wait),
@@ -411,7 +414,7 @@ type Grow = fn(&RunOptions, &Settings, &dyn Progress) -> Result<pipeline::RunRep
 fn grow(how: Grow, input: Vec<PathBuf>, common: &Common, bar: &Bar) -> Result<()> {
     let s = settings(common)?;
     let t = Instant::now();
-    let report = how(&options(common, input), &s, bar)?;
+    let report = how(&options(common, input, &s), &s, bar)?;
     if !common.quiet {
         summary(&report, &common.out, t.elapsed().as_secs_f64());
     }
@@ -442,6 +445,12 @@ fn summary(r: &pipeline::RunReport, out: &std::path::Path, secs: f64) {
         r.rejects.len(),
         r.warnings
     );
+    let outside = pipeline::outside_languages(new, &r.embedded.languages);
+    if !outside.is_empty() {
+        let n: usize = outside.iter().map(|(_, n)| n).sum();
+        let by: Vec<String> = outside.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        println!("{n} articles in languages the model does not cover ({}): clustered on their words only", by.join(", "));
+    }
     let chrome: u32 = new.iter().map(|a| a.removed.chrome).sum();
     if chrome > 0 {
         let pages = new.iter().filter(|a| a.removed.chrome > 0).count();
@@ -515,7 +524,7 @@ fn eval(gold_path: &std::path::Path, sweeps: &[String], record: Option<&std::pat
     let gold = pipeline::read_gold(gold_path)?;
     let base = settings(common)?;
     let t = Instant::now();
-    let report = pipeline::run(&options(common, vec![gold_path.to_path_buf()]), &base, bar)?;
+    let report = pipeline::run(&options(common, vec![gold_path.to_path_buf()], &base), &base, bar)?;
     let run_secs = t.elapsed().as_secs_f64();
     let corpus = corpus_name(gold_path);
     let combos = grid(sweeps)?;
@@ -584,7 +593,7 @@ fn train(gold: &[PathBuf], story_gold: &[PathBuf], l2: f64, pairs: Option<&std::
     for (path, level) in labelled {
         let name = corpus_name(path);
         let g = pipeline::read_gold(path)?;
-        let opts = RunOptions { out: common.out.join(&name), ..options(common, vec![path.clone()]) };
+        let opts = RunOptions { out: common.out.join(&name), ..options(common, vec![path.clone()], &base) };
         let r = pipeline::run(&opts, &base, bar)?;
         corpora.push(pipeline::train::Corpus { name, level, articles: r.articles, embedded: r.embedded, gold: g });
     }
@@ -596,26 +605,27 @@ fn train(gold: &[PathBuf], story_gold: &[PathBuf], l2: f64, pairs: Option<&std::
     let t = Instant::now();
     let report = pipeline::train::train(&corpora, &base, l2);
     let names: Vec<String> = corpora.iter().map(|c| c.name.clone()).collect();
-    println!("{:<10} {:<6} {:>8} {:>9} {:>9} {:>9} {:>9}", "corpus", "level", "pairs", "positive", "hand-set", "learned", "held-out");
+    println!("{:<10} {:<6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11}", "corpus", "level", "pairs", "positive", "hand-set", "learned", "held-out", "words-only");
     for r in &report.rows {
         let held = r.held_out.map_or("-".into(), |h| format!("{h:.3} ({})", r.held_out_threshold.unwrap_or_default()));
-        println!("{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {held:>9}", r.corpus, r.level.as_str(), r.pairs, r.positives, r.weighted, r.learned);
+        println!("{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {held:>9} {:>11.3}", r.corpus, r.level.as_str(), r.pairs, r.positives, r.weighted, r.learned, r.words_only);
     }
     let mean = |f: &dyn Fn(&pipeline::train::TrainRow) -> Option<f64>| {
         let v: Vec<f64> = report.rows.iter().filter_map(f).collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
     println!(
-        "{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {:>9.3}",
+        "{:<10} {:<6} {:>8} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>11.3}",
         "mean",
         "",
         "",
         "",
         mean(&|r| Some(r.weighted)),
         mean(&|r| Some(r.learned)),
-        mean(&|r| r.held_out)
+        mean(&|r| r.held_out),
+        mean(&|r| Some(r.words_only))
     );
-    let toml = pipeline::train::model_toml(&report.model, &names);
+    let toml = pipeline::train::model_toml(&report.model, &report.words_model, &names);
     println!("B3 F1 per corpus (held-out: fitted without that corpus, its threshold in brackets); {:.1} s\n\n{toml}", t.elapsed().as_secs_f64());
     aggregate::write_atomic(&common.out.join("pair_model.toml"), |f| std::io::Write::write_all(f, toml.as_bytes()))?;
     let json = serde_json::to_string_pretty(&report)?;
