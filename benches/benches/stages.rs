@@ -117,7 +117,7 @@ fn embedding(c: &mut Criterion) {
     let f32_default = embed::Shapes::for_precision(embed::Precision::F32, files.max_len);
     for (tokens, max_rows) in [(1024usize, 32usize), (1024, 16), (512, 16), (2048, 64)] {
         let shapes = embed::Shapes { tokens, max_rows, ..f32_default };
-        let e = embed::RustBertEmbedder::load_with(&files, shapes, embed::Threads::for_cores(0), embed::Precision::F32).expect("model loads");
+        let e = embed::RustBertEmbedder::load_with(&files, shapes, embed::Threads::for_cores(0), embed::Precision::F32, embed::Engine::default()).expect("model loads");
         g.bench_with_input(BenchmarkId::new("shapes", format!("{tokens}x{max_rows}")), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });
@@ -126,7 +126,7 @@ fn embedding(c: &mut Criterion) {
     // threads, or one single-threaded model per core.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for threads in [embed::Threads { workers: 1, intra: cores }, embed::Threads { workers: cores, intra: 1 }] {
-        let e = embed::RustBertEmbedder::load_with(&files, f32_default, threads, embed::Precision::F32).expect("model loads");
+        let e = embed::RustBertEmbedder::load_with(&files, f32_default, threads, embed::Precision::F32, embed::Engine::default()).expect("model loads");
         g.bench_with_input(BenchmarkId::new("layout", format!("{}x{}", threads.workers, threads.intra)), &sentences, |b, s| {
             b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
         });
@@ -137,11 +137,15 @@ fn embedding(c: &mut Criterion) {
     // EPYC), which `embed.precision = "auto"` never picks.
     let precisions: &[embed::Precision] =
         if embed::native_bf16() { &[embed::Precision::F32, embed::Precision::Bf16] } else { &[embed::Precision::F32] };
+    // And the engine: the fused encoder (the default) against rust-bert's.
     for &precision in precisions {
-        let e = embed::RustBertEmbedder::load(&files, 0, precision).expect("model loads");
-        g.bench_with_input(BenchmarkId::new("precision", precision.as_str()), &sentences, |b, s| {
-            b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
-        });
+        for engine in [embed::Engine::Fused, embed::Engine::RustBert] {
+            let shapes = embed::Shapes::for_precision(precision.resolve(), files.max_len);
+            let e = embed::RustBertEmbedder::load_with(&files, shapes, embed::Threads::for_cores(0), precision, engine).expect("model loads");
+            g.bench_with_input(BenchmarkId::new("precision", format!("{precision}-{engine}")), &sentences, |b, s| {
+                b.iter(|| embed::Embedder::embed(&e, black_box(s), &|_| {}).unwrap())
+            });
+        }
     }
     g.finish();
 }

@@ -1,16 +1,18 @@
 //! The embed stage: sentence vectors from a real transformer (a
-//! sentence-transformers model through rust-bert, by default
-//! all-MiniLM-L6-v2, loaded from local files only) and article vectors
-//! pooled from them.
+//! sentence-transformers model loaded through rust-bert, by default
+//! all-MiniLM-L6-v2, from local files only, computed on libtorch by the
+//! [`Engine`] named) and article vectors pooled from them.
 //!
 //! The model lives on dedicated threads fed by a channel (tch tensors are
 //! not `Sync`); everything around it (tokenising, de-duplication, pooling)
 //! stays on the caller's side. A sentence's vector depends on the sentence,
-//! the model, the precision and the batch shapes only ([`Shapes`]): never on
+//! the model, the precision, the engine and the batch shapes only ([`Shapes`]): never on
 //! the other sentences, the threads or the cache.
 
 mod cache;
+mod engine;
 mod files;
+mod fused;
 mod languages;
 mod model;
 mod pool;
@@ -18,6 +20,7 @@ mod precision;
 mod shapes;
 
 pub use cache::EmbeddingCache;
+pub use engine::Engine;
 pub use files::{Arch, ModelFiles};
 pub use languages::Languages;
 pub use model::{RustBertEmbedder, Threads};

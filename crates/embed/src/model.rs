@@ -1,6 +1,6 @@
-//! A sentence-transformers model through rust-bert, on dedicated worker
-//! threads, computing every sentence in a batch of the shape
-//! [`Shapes`] gives it.
+//! A sentence-transformers model through rust-bert and libtorch, on
+//! dedicated worker threads, computing every sentence in a batch of the
+//! shape [`Shapes`] gives it, on the encoder [`Engine`] names.
 //!
 //! rust-bert's `SentenceEmbeddingsModel::encode` pads a batch to its longest
 //! sentence, so a vector would depend on its batch mates; the model is
@@ -18,8 +18,9 @@ use rust_tokenizers::tokenizer::TruncationStrategy;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::files::{Arch, ModelFiles};
+use crate::fused::FusedBert;
 use crate::shapes::{Call, Exactness, Shapes};
-use crate::{normalise, Done, EmbedError, Embedder, Precision};
+use crate::{normalise, Done, EmbedError, Embedder, Engine, Precision};
 
 /// One model call: `rows` × `len` token ids (padded), each row's real
 /// length, and where the vectors of the first `real` rows go.
@@ -62,6 +63,7 @@ pub struct RustBertEmbedder {
     dim: usize,
     model_id: String,
     precision: Precision,
+    engine: Engine,
     languages: Vec<String>,
 }
 
@@ -85,16 +87,19 @@ fn tokenizer(files: &ModelFiles) -> Result<TokenizerOption, EmbedError> {
 
 impl RustBertEmbedder {
     /// Loads the model on `cores` single-threaded workers (0: all cores)
-    /// with the default shapes of `precision`; see [`Threads`].
+    /// with the default shapes of `precision` and the default engine; see
+    /// [`Threads`].
     pub fn load(files: &ModelFiles, cores: usize, precision: Precision) -> Result<Self, EmbedError> {
         let precision = precision.resolve();
-        Self::load_with(files, Shapes::for_precision(precision, files.max_len), Threads::for_cores(cores), precision)
+        Self::load_with(files, Shapes::for_precision(precision, files.max_len), Threads::for_cores(cores), precision, Engine::default())
     }
 
-    /// Loads the model with explicit shapes and thread layout. The vectors
-    /// depend on the shapes (they are in the cache key), never on the
-    /// threads. `precision` is resolved here (`Auto` becomes `F32` or `Bf16`).
-    pub fn load_with(files: &ModelFiles, shapes: Shapes, threads: Threads, precision: Precision) -> Result<Self, EmbedError> {
+    /// Loads the model with explicit shapes, thread layout and engine. The
+    /// vectors depend on the shapes and the engine (both are in the cache
+    /// key), never on the threads. `precision` is resolved here (`Auto`
+    /// becomes `F32` or `Bf16`); so is `engine` (`Fused` is rust-bert's
+    /// encoder for a model the fused one cannot compute: [`Self::engine`]).
+    pub fn load_with(files: &ModelFiles, shapes: Shapes, threads: Threads, precision: Precision, engine: Engine) -> Result<Self, EmbedError> {
         let precision = precision.resolve();
         let shapes = Shapes { max_len: files.max_len, ..shapes };
         let model_id = files.checksum()?;
@@ -103,14 +108,14 @@ impl RustBertEmbedder {
         let pad_id = tokenizer.get_pad_id().unwrap_or(0);
         let workers = threads.workers.max(1);
         let (job_tx, job_rx) = bounded::<Job>(workers);
-        let (ready_tx, ready_rx) = bounded::<Result<(), String>>(workers);
+        let (ready_tx, ready_rx) = bounded::<Result<Engine, String>>(workers);
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             let (files, job_rx, ready_tx) = (files.clone(), job_rx.clone(), ready_tx.clone());
             let intra = threads.intra;
             let handle = std::thread::Builder::new()
                 .name(format!("storyline-embed-{w}"))
-                .spawn(move || worker(&files, precision, intra, &job_rx, &ready_tx))
+                .spawn(move || worker(&files, precision, engine, intra, &job_rx, &ready_tx))
                 .map_err(|e| model_err(format!("cannot start a model thread: {e}")))?;
             handles.push(handle);
         }
@@ -125,11 +130,12 @@ impl RustBertEmbedder {
             dim: files.dim,
             model_id,
             precision,
+            engine,
             languages: files.languages.clone(),
         };
         for _ in 0..workers {
             match ready_rx.recv() {
-                Ok(Ok(())) => {}
+                Ok(Ok(e)) => embedder.engine = e,
                 Ok(Err(e)) => return Err(model_err(format!("cannot load the model: {e}"))),
                 Err(_) => return Err(model_err("a model thread died while loading".into())),
             }
@@ -151,13 +157,18 @@ impl RustBertEmbedder {
         if probe[0].len() != files.dim {
             return Err(model_err(format!("the model gives vectors of {} values but its configs say {}", probe[0].len(), files.dim)));
         }
-        tracing::info!(dir = %files.dir.display(), dim = files.dim, workers, intra = threads.intra, %precision, shapes = %embedder.shapes.id(), check_seconds, "loaded sentence-embedding model");
+        tracing::info!(dir = %files.dir.display(), dim = files.dim, workers, intra = threads.intra, %precision, engine = %embedder.engine, shapes = %embedder.shapes.id(), check_seconds, "loaded sentence-embedding model");
         Ok(embedder)
     }
 
     /// The shapes sentences are computed in.
     pub fn shapes(&self) -> Shapes {
         self.shapes
+    }
+
+    /// The encoder the model runs on (resolved: what computes the vectors).
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// The languages the model's folder says it reads (empty: unknown).
@@ -180,10 +191,33 @@ impl RustBertEmbedder {
 /// The model as one worker holds it: the transformer (with its weights in
 /// the run's precision), its pooling, and dense layers (in f32).
 struct Encoder {
-    _weights: nn::VarStore,
-    transformer: SentenceEmbeddingsOption,
+    transformer: Transformer,
     pooling: Pooling,
     dense: Vec<Dense>,
+}
+
+/// The transformer of [`Engine`]: rust-bert's (with the store its weights
+/// live in) or the fused BERT encoder.
+enum Transformer {
+    RustBert { transformer: Box<SentenceEmbeddingsOption>, _weights: nn::VarStore },
+    Fused(FusedBert),
+}
+
+impl Transformer {
+    fn engine(&self) -> Engine {
+        match self {
+            Self::RustBert { .. } => Engine::RustBert,
+            Self::Fused(_) => Engine::Fused,
+        }
+    }
+
+    /// Hidden states (rows × len × hidden).
+    fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor, String> {
+        match self {
+            Self::RustBert { transformer, .. } => transformer.forward(ids, mask).map(|(hidden, _)| hidden).map_err(|e| e.to_string()),
+            Self::Fused(t) => t.forward(ids, mask).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// A sentence-transformers Dense module: a linear layer and an activation.
@@ -222,8 +256,17 @@ impl Dense {
 }
 
 impl Encoder {
-    fn load(files: &ModelFiles, precision: Precision) -> Result<Self, String> {
+    fn load(files: &ModelFiles, precision: Precision, engine: Engine) -> Result<Self, String> {
         let cfg = &files.dir.join("config.json");
+        let kind = precision.kind().unwrap_or(Kind::Float);
+        let pooling = Pooling::new(read_config::<PoolingConfig>(&files.pooling)?);
+        let dense: Vec<Dense> = files.dense.iter().map(|(c, w)| Dense::load(c, w)).collect::<Result<_, _>>()?;
+        if engine == Engine::Fused && files.arch == Arch::Bert {
+            match FusedBert::load(named_tensors(&files.weights)?, &read_config(cfg)?, kind) {
+                Ok(t) => return Ok(Self { transformer: Transformer::Fused(t), pooling, dense }),
+                Err(why) => tracing::info!(dir = %files.dir.display(), "the fused encoder cannot compute this model ({why}): rust-bert's computes it"),
+            }
+        }
         let config = match files.arch {
             Arch::Bert => ConfigOption::Bert(read_config(cfg)?),
             Arch::Roberta | Arch::XlmRoberta => ConfigOption::Roberta(read_config(cfg)?),
@@ -234,10 +277,8 @@ impl Encoder {
         let mut weights = nn::VarStore::new(Device::Cpu);
         let transformer = SentenceEmbeddingsOption::new(files.arch.transformer(), weights.root(), &config).map_err(|e| e.to_string())?;
         weights.load(&files.weights).map_err(|e| format!("{}: {e}", files.weights.display()))?;
-        weights.set_kind(precision.kind().unwrap_or(Kind::Float));
-        let pooling = Pooling::new(read_config::<PoolingConfig>(&files.pooling)?);
-        let dense = files.dense.iter().map(|(c, w)| Dense::load(c, w)).collect::<Result<_, _>>()?;
-        Ok(Self { _weights: weights, transformer, pooling, dense })
+        weights.set_kind(kind);
+        Ok(Self { transformer: Transformer::RustBert { transformer: Box::new(transformer), _weights: weights }, pooling, dense })
     }
 
     /// Vectors of the first `real` rows of a `rows` × `len` call (f32, not
@@ -248,7 +289,7 @@ impl Encoder {
         let ids = Tensor::from_slice(&job.ids).view([rows, len]);
         let mask = Tensor::from_slice(&mask).view([rows, len]);
         let pooled = tch::no_grad(|| -> Result<Tensor, String> {
-            let (hidden, _) = self.transformer.forward(&ids, &mask).map_err(|e| e.to_string())?;
+            let hidden = self.transformer.forward(&ids, &mask)?;
             let mut x = self.pooling.forward(hidden, &mask).to_kind(Kind::Float);
             for d in &self.dense {
                 x = d.forward(&x);
@@ -261,12 +302,12 @@ impl Encoder {
 
 /// One model thread: loads its copy of the model, then embeds batches until
 /// the queue closes.
-fn worker(files: &ModelFiles, precision: Precision, intra: usize, jobs: &crossbeam_channel::Receiver<Job>, ready: &Sender<Result<(), String>>) {
+fn worker(files: &ModelFiles, precision: Precision, engine: Engine, intra: usize, jobs: &crossbeam_channel::Receiver<Job>, ready: &Sender<Result<Engine, String>>) {
     if intra > 0 {
         // libtorch keeps the intra-op thread count per calling thread.
         tch::set_num_threads(intra as i32);
     }
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Encoder::load(files, precision)));
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Encoder::load(files, precision, engine)));
     let model = match loaded {
         Ok(Ok(m)) => m,
         Ok(Err(e)) => {
@@ -278,7 +319,7 @@ fn worker(files: &ModelFiles, precision: Precision, intra: usize, jobs: &crossbe
             return;
         }
     };
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(model.transformer.engine()));
     for job in jobs {
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.encode(&job)));
         let out = match out {
@@ -314,8 +355,13 @@ impl Embedder for RustBertEmbedder {
         self.precision
     }
 
+    /// `bf16-fused-s2-1024x16-256-filled`; rust-bert's encoder has no
+    /// engine part (the name caches had before there were two).
     fn numerics(&self) -> String {
-        format!("{}-{}", self.precision, self.shapes.id())
+        match self.engine {
+            Engine::RustBert => format!("{}-{}", self.precision, self.shapes.id()),
+            Engine::Fused => format!("{}-fused-{}", self.precision, self.shapes.id()),
+        }
     }
 
     /// Tokenizes, cuts the sentences into calls (see [`Shapes`]) and

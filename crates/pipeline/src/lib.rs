@@ -48,4 +48,6 @@ pub enum PipelineError {
     PrecisionMismatch { run: std::path::PathBuf, run_precision: String, now: embed::Precision },
     #[error("the run in {} holds vectors of the model with checksum {run_model} but this add would compute them with {now} ({}): vectors of two models must not mix; add with the run's model, or start a new run", run.display(), dir.display())]
     ModelMismatch { run: std::path::PathBuf, run_model: String, now: String, dir: std::path::PathBuf },
+    #[error("the run in {} holds vectors computed by the {run_engine} encoder but this add would compute them with {now} (set embed.engine = \"{run_engine}\"): vectors of two engines must not mix", run.display())]
+    EngineMismatch { run: std::path::PathBuf, run_engine: embed::Engine, now: embed::Engine },
 }

@@ -229,8 +229,10 @@ pub fn embed_articles(
 /// Embeds a batch's articles (loading the model), streaming their sentence
 /// vectors into the batch's `sentence_embeddings` part in `dir`, which is
 /// returned staged for the batch's commit.
-/// With `run_model` (the checksum of the model of the run an add adds to),
-/// a model of another checksum is an error before anything is embedded.
+/// With `run` (the manifest of the run an add adds to), a model of another
+/// checksum is an error before anything is embedded, and so is another
+/// engine once the model is loaded: one run's vectors come from one model
+/// computed one way.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn embed_batch(
     articles: &[Article],
@@ -240,9 +242,10 @@ pub(crate) fn embed_batch(
     writer: &str,
     stamp: &Stamp,
     progress: &dyn Progress,
-    run_model: Option<&str>,
+    run: Option<&Manifest>,
 ) -> Result<(Embedded, StagedParquet), PipelineError> {
     let files_model = ModelFiles::open(&opts.model_dir)?;
+    let run_model = run.map(|m| m.model_sha256.as_str()).filter(|m| !m.is_empty());
     if let Some(run_model) = run_model {
         let now = files_model.checksum()?;
         if now != run_model {
@@ -252,7 +255,13 @@ pub(crate) fn embed_batch(
     let languages = files_model.languages_or(&settings.embed.languages)?;
     let precision = settings.embed.precision.resolve();
     let shapes = settings.embed.shapes(precision, files_model.max_len);
-    let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision)?;
+    let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision, settings.embed.engine)?;
+    if let Some(m) = run.filter(|m| !m.embed_numerics.is_empty()) {
+        let run_engine = embed::Engine::of_numerics(&m.embed_numerics);
+        if run_engine != embedder.engine() {
+            return Err(PipelineError::EngineMismatch { run: dir.root().to_path_buf(), run_engine, now: embedder.engine() });
+        }
+    }
     let mut cache = match &opts.cache_dir {
         Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), &embedder.numerics(), embedder.dim())?,
         None => EmbeddingCache::in_memory(embedder.dim(), &embedder.numerics()),
@@ -391,8 +400,7 @@ fn grow(opts: &RunOptions, settings: &Settings, progress: &dyn Progress, fresh: 
     let writer = aggregate::writer_key(ingested.articles.iter().map(|a| a.id.as_str()));
 
     let t = Instant::now();
-    let run_model = previous.as_ref().map(|m| m.model_sha256.as_str()).filter(|m| !m.is_empty());
-    let (fresh_embedded, sentence_part) = embed_batch(&ingested.articles, opts, settings, &dir, &writer, &stamp, progress, run_model)?;
+    let (fresh_embedded, sentence_part) = embed_batch(&ingested.articles, opts, settings, &dir, &writer, &stamp, progress, previous.as_ref())?;
     stage_done(&mut times, "embed", t);
 
     // The whole corpus: the earlier batches, read back from their parts.

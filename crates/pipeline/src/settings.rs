@@ -50,6 +50,10 @@ pub struct EmbedSettings {
     pub lead_sentences: usize,
     /// `auto` (bf16 where the CPU does bf16 natively, else f32), `f32` or `bf16`.
     pub precision: embed::Precision,
+    /// `fused` (a BERT encoder in fused libtorch operators, for BERT models
+    /// such as MiniLM; rust-bert's for others) or `rust-bert` (the
+    /// reference). Part of what a vector is: the cache keys on it.
+    pub engine: embed::Engine,
     /// A sentence-transformers model folder; empty: `--model`, else
     /// $STORYLINE_MODEL, else the one `cargo xtask setup` installs.
     pub model: String,
@@ -68,6 +72,7 @@ impl Default for EmbedSettings {
             lead_weight: w.lead,
             lead_sentences: w.lead_sentences,
             precision: embed::Precision::Auto,
+            engine: embed::Engine::Fused,
             model: String::new(),
             languages: Vec::new(),
         }

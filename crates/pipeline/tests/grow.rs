@@ -194,3 +194,21 @@ fn a_killed_add_leaves_the_run_as_it_was() {
     aggregate::RunDir::open(&run).unwrap();
     assert_eq!(snapshot(&run), before, "the killed add changed the run");
 }
+
+/// A run's vectors come from one engine: an add with another is refused,
+/// naming the setting that matches the run, and changes nothing.
+#[test]
+fn an_add_keeps_the_runs_engine() {
+    let run = tempfile::tempdir().unwrap();
+    let mut reference = Settings::default();
+    reference.set("embed.engine", "rust-bert").unwrap();
+    add(run.path(), seeds()[..2].to_vec(), &reference);
+    let manifest = pipeline::Manifest::read(run.path()).unwrap().unwrap();
+    assert_eq!(embed::Engine::of_numerics(&manifest.embed_numerics), embed::Engine::RustBert);
+    let before = snapshot(run.path());
+    let err = pipeline::add(&opts(run.path(), seeds()), &Settings::default(), &NoProgress).err().expect("another engine must not add").to_string();
+    assert!(err.contains("rust-bert encoder") && err.contains("embed.engine = \"rust-bert\""), "{err}");
+    assert_eq!(snapshot(run.path()), before, "the refused add changed the run");
+    let more = add(run.path(), seeds(), &reference);
+    assert_eq!(more.added, 3);
+}

@@ -663,7 +663,7 @@ fn bench_embed(
     let files = embed::ModelFiles::open(&common.model.clone().unwrap_or_else(pipeline::default_model_dir))?;
     let precision = settings.precision.resolve();
     let shapes = settings.shapes(precision, files.max_len);
-    let e = embed::RustBertEmbedder::load_with(&files, shapes, threads, precision)?;
+    let e = embed::RustBertEmbedder::load_with(&files, shapes, threads, precision, settings.engine)?;
     let warm: Vec<&str> = sentences.iter().take(64).copied().collect();
     embed::Embedder::embed(&e, &warm, &|_| {})?;
     let t = Instant::now();
