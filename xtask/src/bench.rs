@@ -166,7 +166,9 @@ pub fn compare(a: &str, b: &str, threshold: f64, noise: f64) -> Result<()> {
     Ok(())
 }
 
-/// The anchor's batch size: sentence-transformers' default and ours.
+/// The anchor's batch size for the Python runtimes: sentence-transformers'
+/// default. storyline runs with its own defaults (the precision's call
+/// shapes: 32 rows in f32, 16 in bf16), as a user runs it.
 const ANCHOR_BATCH: usize = 32;
 
 /// The anchor's sentences: the distinct sentences of GVA dev, as ingestion
@@ -238,11 +240,14 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     let threads_arg = threads.to_string();
     let f32_vectors = work.join("storyline-f32.f32");
     let default_vectors = work.join("storyline-default.f32");
-    let ours = |precision: &str, vectors: &Path| -> Result<Value> {
+    let rust_bert_vectors = work.join("storyline-rust-bert.f32");
+    let ours = |precision: &str, engine: &str, vectors: &Path| -> Result<Value> {
         let out = Command::new(&bin)
             .env("LD_LIBRARY_PATH", &paths.torch_lib)
-            .args(["bench-embed", "--batch", &batch, "--threads", &threads_arg, "--set"])
+            .args(["bench-embed", "--threads", &threads_arg, "--set"])
             .arg(format!("embed.precision={precision}"))
+            .arg("--set")
+            .arg(format!("embed.engine={engine}"))
             .arg("--sentences")
             .arg(&file)
             .arg("--model")
@@ -279,12 +284,13 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     let mut skipped: std::collections::BTreeMap<&str, String> = Default::default();
     let (mut our_precision, mut numerics) = (Value::Null, Value::Null);
     for round in 0..3 {
-        let o = ours("auto", &default_vectors)?;
+        let o = ours("auto", "fused", &default_vectors)?;
         rates.entry("ours").or_default().push(rate(&o)?);
         our_precision = o["precision"].clone();
         numerics = o["shapes"].clone();
         rates.entry("py-f32").or_default().push(rate(&theirs("f32")?)?);
-        rates.entry("ours-f32").or_default().push(rate(&ours("f32", &f32_vectors)?)?);
+        rates.entry("ours-f32").or_default().push(rate(&ours("f32", "fused", &f32_vectors)?)?);
+        rates.entry("ours-rust-bert").or_default().push(rate(&ours("auto", "rust-bert", &rust_bert_vectors)?)?);
         // Where `auto` is f32 the CPU has no bf16 instructions: PyTorch
         // emulates bf16 there (2.2 against 83 sentences/s measured on an
         // AVX2-only EPYC), which says nothing about either side.
@@ -305,6 +311,7 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     }
     let dim = std::fs::metadata(&f32_vectors)?.len() as usize / 4 / n_sentences.max(1);
     fidelity.insert("ours", cosines(&default_vectors, &f32_vectors, dim)?);
+    fidelity.insert("ours-rust-bert", cosines(&rust_bert_vectors, &f32_vectors, dim)?);
     let median = |v: &[f64]| {
         let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
@@ -312,12 +319,13 @@ pub fn anchor(sentences: usize, threads: usize) -> Result<()> {
     };
     let medians: std::collections::BTreeMap<&str, f64> = rates.iter().map(|(k, v)| (*k, median(v))).collect();
     let (ours_rate, p32) = (medians["ours"], medians["py-f32"]);
-    println!("{n_sentences} unique {source} sentences, {threads} threads, batch {ANCHOR_BATCH}, median of 3 alternating runs, {}", machine());
+    println!("{n_sentences} unique {source} sentences, {threads} threads, batch {ANCHOR_BATCH} (storyline: its defaults), median of 3 alternating runs, {}", machine());
     println!("{:<52} {:>9} {:>9} {:>9} {:>17}", "", "sent/s", "vs ours", "vs py f32", "cosine to our f32");
     let mut table = Vec::new();
     let mut names: Vec<(&str, String)> = vec![
         ("ours", format!("storyline, default ({}, {})", our_precision.as_str().unwrap_or("?"), numerics.as_str().unwrap_or("?"))),
         ("ours-f32", "storyline, embed.precision=f32".into()),
+        ("ours-rust-bert", format!("storyline, embed.engine=rust-bert ({})", our_precision.as_str().unwrap_or("?"))),
         ("py-f32", "sentence-transformers (Python), f32".into()),
         ("py-bf16", "sentence-transformers (Python), bf16".into()),
     ];
