@@ -88,10 +88,11 @@ fn groups<'a>(docs: &[Doc<'a>]) -> Vec<(Group<'a>, Vec<usize>)> {
 }
 
 /// One group's docs as a corpus of their own (a near-duplicate in another
-/// group is none here); a group the model cannot read has no vectors.
-fn group_docs<'a>(docs: &[Doc<'a>], members: &[usize], readable: bool) -> Vec<Doc<'a>> {
+/// group is none here), and the settings it is clustered with: a group the
+/// model cannot read has no vectors and the words-only settings.
+fn group_docs<'a>(docs: &[Doc<'a>], members: &[usize], readable: bool, cfg: &ClusterConfig) -> (Vec<Doc<'a>>, ClusterConfig) {
     let local: std::collections::HashMap<usize, usize> = members.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    members
+    let sub = members
         .iter()
         .map(|&i| {
             let d = &docs[i];
@@ -102,7 +103,8 @@ fn group_docs<'a>(docs: &[Doc<'a>], members: &[usize], readable: bool) -> Vec<Do
                 ..d.clone()
             }
         })
-        .collect()
+        .collect();
+    (sub, if readable { cfg.clone() } else { cfg.words_only() })
 }
 
 /// Renumbers ids in order of their first appearance.
@@ -286,9 +288,7 @@ pub fn candidate_signals(docs: &[Doc<'_>], cfg: &ClusterConfig, words: bool) -> 
         if !words && g != Group::Read {
             continue;
         }
-        let readable = !words;
-        let sub = group_docs(docs, &members, readable);
-        let cfg = if readable { cfg.clone() } else { cfg.words_only() };
+        let (sub, cfg) = group_docs(docs, &members, !words, cfg);
         let prep = Prepared::new(&sub, &cfg);
         out.extend(prep.each_pair(&sub, &cfg, |i, j, s| Some((members[i], members[j], s))));
     }
@@ -324,9 +324,8 @@ pub fn cluster(docs: &[Doc<'_>], cfg: &ClusterConfig) -> Clustering {
     let (mut event, mut story) = (vec![0u32; n], vec![0u32; n]);
     let (mut n_events, mut n_stories) = (0u32, 0u32);
     for (g, members) in &groups {
-        let readable = *g == Group::Read;
-        let sub = group_docs(docs, members, readable);
-        let c = cluster_group(&sub, &if readable { cfg.clone() } else { cfg.words_only() });
+        let (sub, cfg) = group_docs(docs, members, *g == Group::Read, cfg);
+        let c = cluster_group(&sub, &cfg);
         for (k, &i) in members.iter().enumerate() {
             event[i] = c.event[k] + n_events;
             story[i] = c.story[k] + n_stories;
