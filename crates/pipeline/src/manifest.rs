@@ -119,6 +119,17 @@ fn git_revision() -> Option<String> {
 }
 
 impl Manifest {
+    /// `Err` when this run's vectors came from another engine than `now`
+    /// (an add must not mix them); a manifest that names no numerics
+    /// passes.
+    pub(crate) fn check_engine(&self, run: &Path, now: embed::Engine) -> Result<(), PipelineError> {
+        let run_engine = embed::Engine::of_numerics(&self.embed_numerics);
+        if self.embed_numerics.is_empty() || run_engine == now {
+            return Ok(());
+        }
+        Err(PipelineError::EngineMismatch { run: run.to_path_buf(), run_engine, now })
+    }
+
     /// The manifest after `batch`, on top of the `previous` one.
     pub(crate) fn new(
         previous: Option<Manifest>,

@@ -256,11 +256,8 @@ pub(crate) fn embed_batch(
     let precision = settings.embed.precision.resolve();
     let shapes = settings.embed.shapes(precision, files_model.max_len);
     let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision, settings.embed.engine)?;
-    if let Some(m) = run.filter(|m| !m.embed_numerics.is_empty()) {
-        let run_engine = embed::Engine::of_numerics(&m.embed_numerics);
-        if run_engine != embedder.engine() {
-            return Err(PipelineError::EngineMismatch { run: dir.root().to_path_buf(), run_engine, now: embedder.engine() });
-        }
+    if let Some(m) = run {
+        m.check_engine(dir.root(), embedder.engine())?;
     }
     let mut cache = match &opts.cache_dir {
         Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), &embedder.numerics(), embedder.dim())?,

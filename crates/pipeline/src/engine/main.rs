@@ -677,7 +677,7 @@ fn bench_embed(
         "{}",
         serde_json::json!({"sentences": sentences.len(), "seconds": secs, "sentences_per_second": sentences.len() as f64 / secs,
             "workers": threads.workers, "intra": threads.intra, "batch": shapes.max_rows, "batch_tokens": shapes.tokens, "shapes": e.shapes().id(),
-            "precision": embed::Embedder::precision(&e).as_str()})
+            "precision": embed::Embedder::precision(&e).as_str(), "engine": e.engine().as_str()})
     );
     Ok(())
 }
