@@ -72,7 +72,7 @@ pub fn average_link(n: usize, edges: &[(usize, usize, f32)], forced: &[(usize, u
         }
     }
     let mut alive: Vec<bool> = (0..n).map(|i| roots[i] == i).collect();
-    let mut label_root: Vec<usize> = roots.clone();
+    let label_root: Vec<usize> = roots.clone();
     let mut merged_into: Vec<usize> = (0..n).collect();
     while let Some(Entry { avg, a, b }) = heap.pop() {
         if avg < threshold {
@@ -110,17 +110,26 @@ pub fn average_link(n: usize, edges: &[(usize, usize, f32)], forced: &[(usize, u
         }
     }
     // Resolve each item to its final cluster and number by first appearance.
-    let mut labels = vec![0u32; n];
-    let mut number: HashMap<usize, u32> = HashMap::new();
-    for i in 0..n {
+    first_appearance((0..n).map(|i| {
         let mut r = label_root[i];
         while merged_into[r] != r {
             r = merged_into[r];
         }
-        label_root[i] = r;
-        let next = number.len() as u32;
-        labels[i] = *number.entry(r).or_insert(next);
-    }
+        r
+    }))
+}
+
+/// Labels numbered 0, 1, ... in order of each key's first appearance, and
+/// how many there are.
+pub(crate) fn first_appearance<K: Eq + std::hash::Hash>(keys: impl IntoIterator<Item = K>) -> (Vec<u32>, usize) {
+    let mut number: HashMap<K, u32> = HashMap::new();
+    let labels = keys
+        .into_iter()
+        .map(|k| {
+            let next = number.len() as u32;
+            *number.entry(k).or_insert(next)
+        })
+        .collect();
     (labels, number.len())
 }
 

@@ -109,12 +109,9 @@ fn group_docs<'a>(docs: &[Doc<'a>], members: &[usize], readable: bool, cfg: &Clu
 
 /// Renumbers ids in order of their first appearance.
 fn renumber(ids: &mut [u32]) -> usize {
-    let mut map: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-    for x in ids.iter_mut() {
-        let next = map.len() as u32;
-        *x = *map.entry(*x).or_insert(next);
-    }
-    map.len()
+    let (labels, n) = graph::first_appearance(ids.iter().copied());
+    ids.copy_from_slice(&labels);
+    n
 }
 
 /// Events and stories: per-article ids, numbered from 0 in order of each
