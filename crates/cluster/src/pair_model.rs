@@ -477,17 +477,20 @@ mod tests {
     }
 
     /// Pairs drawn from a known logistic model: the fit finds its weights.
-    #[test]
-    fn fit_recovers_a_known_model() {
-        let truth = named(-3.0, &[("dense", 2.0), ("lexical", 6.0), ("lead", 1.0), ("log_gap", -0.5), ("undated", -1.0)]);
-        // A fixed pseudo-random sequence (xorshift).
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
+    /// A fixed pseudo-random sequence (xorshift) of numbers in [0, 1).
+    fn uniform(mut state: u64) -> impl FnMut() -> f64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    #[test]
+    fn fit_recovers_a_known_model() {
+        let truth = named(-3.0, &[("dense", 2.0), ("lexical", 6.0), ("lead", 1.0), ("log_gap", -0.5), ("undated", -1.0)]);
+        let mut next = uniform(0x2545_f491_4f6c_dd1d);
         let samples: Vec<Sample> = (0..40_000)
             .map(|_| {
                 let s = PairSignals {
@@ -547,13 +550,8 @@ mod tests {
     fn a_bounded_weight_stays_at_its_bound() {
         let truth = named(-2.0, &[("lexical", 5.0), ("undated", 1.5)]);
         let model = PairModel::from_weights(0.5, 0.0, &truth, [0.0; 3]);
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f32 / (1u64 << 53) as f32
-        };
+        let mut next = uniform(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || next() as f32;
         let samples: Vec<Sample> = (0..20_000)
             .map(|k| {
                 let s = PairSignals { lexical: (k % 100) as f32 / 100.0, gap: if k % 2 == 0 { None } else { Some(next() * 30.0) }, ..Default::default() };
