@@ -119,12 +119,21 @@ fn git_revision() -> Option<String> {
 }
 
 impl Manifest {
-    /// `Err` when this run's vectors came from another engine than `now`
-    /// (an add must not mix them); a manifest that names no numerics
-    /// passes.
-    pub(crate) fn check_engine(&self, run: &Path, now: embed::Engine) -> Result<(), PipelineError> {
-        let run_engine = embed::Engine::of_numerics(&self.embed_numerics);
-        if self.embed_numerics.is_empty() || run_engine == now {
+    /// `Err` when this run's vectors came from another model than the one
+    /// of checksum `model_id` (in `model_dir`), or from another engine than
+    /// vectors of `numerics`: a batch must not mix them into the run. What
+    /// the manifest (or `numerics`) leaves empty is not checked.
+    pub(crate) fn check_vectors(&self, run: &Path, model_id: &str, model_dir: &Path, numerics: &str) -> Result<(), PipelineError> {
+        if !self.model_sha256.is_empty() && self.model_sha256 != model_id {
+            return Err(PipelineError::ModelMismatch {
+                run: run.to_path_buf(),
+                run_model: self.model_sha256.clone(),
+                now: model_id.to_string(),
+                dir: model_dir.to_path_buf(),
+            });
+        }
+        let (run_engine, now) = (embed::Engine::of_numerics(&self.embed_numerics), embed::Engine::of_numerics(numerics));
+        if self.embed_numerics.is_empty() || numerics.is_empty() || run_engine == now {
             return Ok(());
         }
         Err(PipelineError::EngineMismatch { run: run.to_path_buf(), run_engine, now })

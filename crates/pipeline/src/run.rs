@@ -230,9 +230,9 @@ pub fn embed_articles(
 /// vectors into the batch's `sentence_embeddings` part in `dir`, which is
 /// returned staged for the batch's commit.
 /// With `run` (the manifest of the run an add adds to), a model of another
-/// checksum is an error before anything is embedded, and so is another
-/// engine once the model is loaded: one run's vectors come from one model
-/// computed one way.
+/// checksum or another engine is an error once the model is loaded, before
+/// anything is embedded: one run's vectors come from one model computed one
+/// way.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn embed_batch(
     articles: &[Article],
@@ -245,19 +245,12 @@ pub(crate) fn embed_batch(
     run: Option<&Manifest>,
 ) -> Result<(Embedded, StagedParquet), PipelineError> {
     let files_model = ModelFiles::open(&opts.model_dir)?;
-    let run_model = run.map(|m| m.model_sha256.as_str()).filter(|m| !m.is_empty());
-    if let Some(run_model) = run_model {
-        let now = files_model.checksum()?;
-        if now != run_model {
-            return Err(PipelineError::ModelMismatch { run: dir.root().to_path_buf(), run_model: run_model.to_string(), now, dir: opts.model_dir.clone() });
-        }
-    }
     let languages = files_model.languages_or(&settings.embed.languages)?;
     let precision = settings.embed.precision.resolve();
     let shapes = settings.embed.shapes(precision, files_model.max_len);
     let embedder = RustBertEmbedder::load_with(&files_model, shapes, embed::Threads::for_cores(opts.model_threads), precision, settings.embed.engine)?;
     if let Some(m) = run {
-        m.check_engine(dir.root(), embedder.engine())?;
+        m.check_vectors(dir.root(), embedder.model_id(), &opts.model_dir, &embedder.numerics())?;
     }
     let mut cache = match &opts.cache_dir {
         Some(dir) => EmbeddingCache::open(&dir.join("embeddings"), embedder.model_id(), &embedder.numerics(), embedder.dim())?,

@@ -470,11 +470,8 @@ pub fn finish(out: &Path, wait: aggregate::Wait) -> Result<RunReport, PipelineEr
     }
     let numerics = numerics.join(" ");
     let languages = records.first().map(|r| r.languages.clone()).unwrap_or_default();
-    if let Some(m) = previous.as_ref().filter(|m| !m.model_sha256.is_empty() && m.model_sha256 != model_id) {
-        return Err(PipelineError::ModelMismatch { run: out.to_path_buf(), run_model: m.model_sha256.clone(), now: model_id, dir: PathBuf::from("the shards' model") });
-    }
-    if let Some(m) = previous.as_ref().filter(|_| !numerics.is_empty()) {
-        m.check_engine(out, embed::Engine::of_numerics(&numerics))?;
+    if let Some(m) = &previous {
+        m.check_vectors(out, &model_id, Path::new("the shards' model"), &numerics)?;
     }
     let mut embedded = Embedded { dim, model_id, precision: plan.key.precision, numerics, languages, articles: Vec::new(), leads: Vec::new() };
     let mut corpus: Vec<Article> = Vec::new();

@@ -212,3 +212,20 @@ fn an_add_keeps_the_runs_engine() {
     let more = add(run.path(), seeds(), &reference);
     assert_eq!(more.added, 3);
 }
+
+/// A run's vectors come from one model: an add whose model has another
+/// checksum than the run's is refused and changes nothing.
+#[test]
+fn an_add_keeps_the_runs_model() {
+    let run = tempfile::tempdir().unwrap();
+    add(run.path(), seeds()[..2].to_vec(), &Settings::default());
+    // The run as if made with another model.
+    let path = run.path().join("manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["model_sha256"] = "0".repeat(64).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let before = snapshot(run.path());
+    let err = pipeline::add(&opts(run.path(), seeds()), &Settings::default(), &NoProgress).err().expect("another model must not add").to_string();
+    assert!(err.contains("vectors of two models must not mix") && err.contains(&"0".repeat(64)), "{err}");
+    assert_eq!(snapshot(run.path()), before, "the refused add changed the run");
+}
